@@ -1,0 +1,38 @@
+# Finds every third-party package the course uses. All of them come from the system's packages or
+# from pip, installed by `./course setup` before the build: nothing is downloaded at configure time.
+
+# LibTorch: an official zip, Debian's libtorch-dev, or the one bundled in the pip wheel
+# (./course setup passes CMAKE_PREFIX_PATH). The pip wheel is a CUDA build whose config looks for
+# a CUDA toolkit; ./course setup points CUDAToolkit_ROOT at /usr/local/cuda when it exists.
+find_package(Torch REQUIRED)
+if(Torch_VERSION VERSION_LESS 2.6)
+  message(FATAL_ERROR
+    "LibTorch ${Torch_VERSION} is too old for this course (2.6 or newer needed). "
+    "Run ./course doctor to see where it came from, and ./course setup to get 2.11.")
+endif()
+message(STATUS "course: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+# TorchConfig puts its flags in TORCH_CXX_FLAGS (for example -D_GLIBCXX_USE_CXX11_ABI=1) instead of
+# on the torch target; course::torch carries them as usage requirements, target-based.
+add_library(course_torch INTERFACE)
+add_library(course::torch ALIAS course_torch)
+target_link_libraries(course_torch INTERFACE ${TORCH_LIBRARIES})
+# The pip wheel's libtorch.so was built with a newer GCC and carries its own copies of some
+# libstdc++ functions (std::filesystem::remove_all among them). Listed first, libtorch.so would
+# supply them to our code too, and they crash against this system's libstdc++. Naming libstdc++
+# before any library makes the dynamic linker take the system's own copies.
+target_link_options(course_torch INTERFACE "LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
+if(TORCH_CXX_FLAGS)
+  separate_arguments(course_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+  target_compile_options(course_torch INTERFACE ${course_torch_flags})
+endif()
+
+# fmt (libfmt-dev): all console output. Header-only on purpose: the pip wheel ships a newer fmt's
+# headers inside torch/include, and that folder is searched before /usr/include, so the headers a
+# lesson compiles may not match the system's libfmt.so (undefined fmt::v12::vprint at link time).
+# Header-only, whichever fmt headers are found are the ones used.
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)      # libcli11-dev: the lessons' flags
+find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)  # images and plots
+find_package(ZLIB REQUIRED)       # reading Fashion-MNIST's .gz files directly
+find_package(Threads REQUIRED)

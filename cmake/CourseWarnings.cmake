@@ -1,0 +1,12 @@
+# course::warnings: the warning flags every course target uses, in one INTERFACE target.
+add_library(course_warnings INTERFACE)
+add_library(course::warnings ALIAS course_warnings)
+target_compile_options(course_warnings INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:
+    -Wall            # the common mistakes
+    -Wextra          # and the less common ones
+    -Wpedantic       # non-standard extensions
+    -Wshadow         # a local that hides another one: a classic in training loops
+    -Wno-unused-parameter  # LibTorch's headers trip this one; our own code rarely does
+    $<$<BOOL:${COURSE_WERROR}>:-Werror>  # CI turns COURSE_WERROR on
+  >)

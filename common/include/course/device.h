@@ -1,0 +1,17 @@
+// device.h: turning --device auto|cpu|cuda[:N] into a torch::Device, with a clear error.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace course {
+
+/// Parses a --device value. "auto" picks cuda:0 when LibTorch sees a GPU, else cpu.
+/// Throws std::invalid_argument for a malformed value or a GPU that is not there.
+torch::Device choose_device(const std::string& spec);
+
+/// "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)" where the name is known.
+std::string describe_device(const torch::Device& device);
+
+}  // namespace course

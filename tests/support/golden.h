@@ -1,0 +1,42 @@
+// golden.h: reading tests/golden/<lesson>.json (written by the lesson's reference.py) and
+// comparing tensors with a tolerance.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+
+namespace course::testing {
+
+/// One golden file: named cases, each with input and output tensors (and scalars).
+class Golden {
+ public:
+  /// Loads tests/golden/<lesson>.json; a missing or malformed file fails loudly.
+  explicit Golden(const std::string& lesson);
+  ~Golden();
+  Golden(Golden&&) noexcept;
+
+  /// A tensor at "case/inputs/name" or "case/outputs/name" (float64 data becomes the dtype stored).
+  torch::Tensor tensor(const std::string& path) const;
+  /// A number at such a path.
+  double scalar(const std::string& path) const;
+  /// Whether the path exists.
+  bool has(const std::string& path) const;
+
+ private:
+  struct Data;
+  std::unique_ptr<Data> data_;
+};
+
+/// gtest assertion: same shape and |actual - expected| <= atol + rtol * |expected| everywhere.
+::testing::AssertionResult AllClose(const torch::Tensor& actual, const torch::Tensor& expected,
+                                    double rtol = 1e-5, double atol = 1e-6);
+
+/// Skips the current test when LibTorch sees no GPU (for tests named *_CUDA).
+#define COURSE_REQUIRE_CUDA()                                        \
+  do {                                                               \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU"; \
+  } while (0)
+
+}  // namespace course::testing
