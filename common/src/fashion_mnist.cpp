@@ -1,0 +1,109 @@
+// fashion_mnist.cpp: IDX over zlib.
+#include "course/fashion_mnist.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <zlib.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace course {
+namespace {
+
+// gzread() handles both gzip-compressed and plain files.
+struct GzCloser {
+  void operator()(gzFile file) const { gzclose(file); }
+};
+using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+  throw std::runtime_error(fmt::format("{}: {} (is it a Fashion-MNIST IDX file? reinstall with "
+                                       "./course setup or check --data-dir)",
+                                       path.string(), what));
+}
+
+// Reads exactly `size` bytes or throws: a short read means a truncated or corrupt file.
+void read_exactly(gzFile file, void* into, size_t size, const std::filesystem::path& path,
+                  const char* what) {
+  auto* bytes = static_cast<char*>(into);
+  while (size > 0) {
+    const unsigned chunk = static_cast<unsigned>(std::min<size_t>(size, 1u << 30));
+    const int got = gzread(file, bytes, chunk);
+    if (got < 0) {
+      int code = 0;
+      fail(path, fmt::format("corrupt data while reading {} ({})", what, gzerror(file, &code)));
+    }
+    if (got == 0) fail(path, fmt::format("file ends early while reading {}", what));
+    bytes += got;
+    size -= static_cast<size_t>(got);
+  }
+}
+
+uint32_t big_endian(const unsigned char bytes[4]) {
+  return (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) | (uint32_t{bytes[2]} << 8) |
+         uint32_t{bytes[3]};
+}
+
+}  // namespace
+
+torch::Tensor read_idx(const std::filesystem::path& path) {
+  GzFile file(gzopen(path.c_str(), "rb"));
+  if (!file) fail(path, "cannot open");
+
+  // Header: two zero bytes, a type code (0x08 = unsigned byte), the number of dimensions.
+  unsigned char magic[4];
+  read_exactly(file.get(), magic, 4, path, "the magic number");
+  if (magic[0] != 0 || magic[1] != 0) fail(path, "bad magic number");
+  if (magic[2] != 0x08) fail(path, fmt::format("type code 0x{:02x} is not unsigned byte", magic[2]));
+  const int dims = magic[3];
+  if (dims < 1 || dims > 4) fail(path, fmt::format("{} dimensions, expected 1 to 4", dims));
+
+  std::vector<int64_t> shape;
+  int64_t count = 1;
+  for (int d = 0; d < dims; ++d) {
+    unsigned char size_bytes[4];
+    read_exactly(file.get(), size_bytes, 4, path, "the sizes");
+    const int64_t size = big_endian(size_bytes);
+    // No dataset here is over 2^31 bytes: a larger product means a corrupt header, not data.
+    if (size == 0 || size > (int64_t{1} << 31) / count) {
+      fail(path, fmt::format("dimension {} has an implausible size {}", d, size));
+    }
+    count *= size;
+    shape.push_back(size);
+  }
+
+  torch::Tensor data = torch::empty(shape, torch::kUInt8);
+  read_exactly(file.get(), data.data_ptr<uint8_t>(), static_cast<size_t>(count), path, "the data");
+  char extra;
+  if (gzread(file.get(), &extra, 1) != 0) fail(path, "unexpected bytes after the data");
+  return data;
+}
+
+std::vector<std::string> fashion_mnist_files() {
+  return {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+          "t10k-labels-idx1-ubyte.gz"};
+}
+
+FashionMnist load_fashion_mnist(const std::filesystem::path& dir, bool train, int64_t limit) {
+  const std::string prefix = train ? "train" : "t10k";
+  const auto images_path = dir / (prefix + "-images-idx3-ubyte.gz");
+  const auto labels_path = dir / (prefix + "-labels-idx1-ubyte.gz");
+  FashionMnist split{read_idx(images_path), read_idx(labels_path)};
+  if (split.images.dim() != 3 || split.images.size(1) != 28 || split.images.size(2) != 28) {
+    fail(images_path, fmt::format("shape {} is not (N, 28, 28)", fmt::join(split.images.sizes(), "x")));
+  }
+  if (split.labels.dim() != 1 || split.labels.size(0) != split.images.size(0)) {
+    fail(labels_path, fmt::format("{} labels for {} images", split.labels.numel(),
+                                  split.images.size(0)));
+  }
+  if (split.labels.max().item<int>() > 9) fail(labels_path, "a label is not in 0..9");
+  split.labels = split.labels.to(torch::kInt64);
+  if (limit > 0 && limit < split.images.size(0)) {
+    split.images = split.images.slice(0, 0, limit).clone();
+    split.labels = split.labels.slice(0, 0, limit).clone();
+  }
+  return split;
+}
+
+}  // namespace course
