@@ -10,3 +10,13 @@ target_compile_options(course_warnings INTERFACE
     -Wno-unused-parameter  # LibTorch's headers trip this one; our own code rarely does
     $<$<BOOL:${COURSE_WERROR}>:-Werror>  # CI turns COURSE_WERROR on
   >)
+
+# course::sanitizers: AddressSanitizer + UBSan when COURSE_SANITIZE is on (the asan preset).
+# course::common links it PUBLIC, so every lesson and test gets it, and nothing else does.
+add_library(course_sanitizers INTERFACE)
+add_library(course::sanitizers ALIAS course_sanitizers)
+if(COURSE_SANITIZE)
+  target_compile_options(course_sanitizers INTERFACE -fsanitize=address,undefined
+                         -fno-omit-frame-pointer)
+  target_link_options(course_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
