@@ -24,7 +24,7 @@ target_link_libraries(course_torch INTERFACE ${TORCH_LIBRARIES})
 target_link_options(course_torch INTERFACE "LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
 if(TORCH_CXX_FLAGS)
   separate_arguments(course_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
-  target_compile_options(course_torch INTERFACE ${course_torch_flags})
+  target_compile_options(course_torch INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${course_torch_flags}>)
 endif()
 
 # fmt (libfmt-dev): all console output. Header-only on purpose: the pip wheel ships a newer fmt's

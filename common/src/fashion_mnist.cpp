@@ -5,8 +5,10 @@
 #include <fmt/ranges.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 namespace course {
 namespace {
@@ -73,11 +75,27 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
     shape.push_back(size);
   }
 
-  torch::Tensor data = torch::empty(shape, torch::kUInt8);
-  read_exactly(file.get(), data.data_ptr<uint8_t>(), static_cast<size_t>(count), path, "the data");
+  // Read in chunks and grow the buffer as the bytes arrive: a corrupt header that claims 2 GiB
+  // then fails at the first missing byte instead of reserving 2 GiB first.
+  auto buffer = std::make_unique<std::vector<uint8_t>>();
+  constexpr size_t kChunk = size_t{1} << 24;  // 16 MiB
+  while (buffer->size() < static_cast<size_t>(count)) {
+    const size_t done = buffer->size();
+    const size_t chunk = std::min(kChunk, static_cast<size_t>(count) - done);
+    buffer->resize(done + chunk);
+    read_exactly(file.get(), buffer->data() + done, chunk, path, "the data");
+  }
   char extra;
-  if (gzread(file.get(), &extra, 1) != 0) fail(path, "unexpected bytes after the data");
-  return data;
+  const int more = gzread(file.get(), &extra, 1);
+  if (more > 0) fail(path, "unexpected bytes after the data");
+  if (more < 0) {  // for a .gz file: the CRC-32 or length check at the end of the stream failed
+    int code = 0;
+    fail(path, fmt::format("corrupt data at the end of the file ({})", gzerror(file.get(), &code)));
+  }
+  // The tensor takes over the buffer (no copy); the deleter frees it with the tensor.
+  std::vector<uint8_t>* bytes = buffer.release();
+  return torch::from_blob(
+      bytes->data(), shape, [bytes](void*) { delete bytes; }, torch::kUInt8);
 }
 
 std::vector<std::string> fashion_mnist_files() {
