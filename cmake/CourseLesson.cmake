@@ -67,7 +67,8 @@ function(course_add_gtest name source)
                         course::warnings)
   course_use_pch(${name})
   set(labels unit ${arg_LABELS})
-  gtest_discover_tests(${name}
+  # Prefixed with the executable's name, so `ctest -R 02_autograd` selects a lesson's unit tests.
+  gtest_discover_tests(${name} TEST_PREFIX "${name}."
     DISCOVERY_MODE PRE_TEST  # list the tests when ctest runs, not at build time
     PROPERTIES LABELS "${labels}" SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
 endfunction()
