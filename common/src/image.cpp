@@ -29,8 +29,14 @@ cv::Mat to_mat(const torch::Tensor& image) {
 
 torch::Tensor from_mat(const cv::Mat& mat) {
   TORCH_CHECK(!mat.empty(), "from_mat got an empty cv::Mat");
-  cv::Mat source = mat;
-  if (mat.channels() == 3) cv::cvtColor(mat, source, cv::COLOR_BGR2RGB);
+  // Convert into a new Mat: with `source = mat` (a shared header), cvtColor would write into the
+  // caller's pixels.
+  cv::Mat source;
+  if (mat.channels() == 3) {
+    cv::cvtColor(mat, source, cv::COLOR_BGR2RGB);
+  } else {
+    source = mat;
+  }
   if (!source.isContinuous()) source = source.clone();
   const auto dtype = source.depth() == CV_8U ? torch::kUInt8 : torch::kFloat32;
   if (source.depth() != CV_8U && source.depth() != CV_32F) source.convertTo(source, CV_32F);

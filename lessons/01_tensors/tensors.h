@@ -3,8 +3,8 @@
 // main.cpp shows and tests/lessons/test_01_tensors.cpp checks against Python PyTorch.
 #pragma once
 
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
+#include <opencv2/core.hpp>
 
 #include <cstdint>
 #include <string>

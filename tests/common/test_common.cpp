@@ -163,6 +163,13 @@ TEST(Image, ColourKeepsRgbOrder) {
   EXPECT_TRUE(torch::equal(course::from_mat(mat), image));
 }
 
+TEST(Image, FromMatLeavesTheMatAlone) {
+  cv::Mat mat(1, 1, CV_8UC3, cv::Scalar(1, 2, 3));  // B=1 G=2 R=3
+  const auto tensor = course::from_mat(mat);
+  EXPECT_EQ(mat.at<cv::Vec3b>(0, 0), cv::Vec3b(1, 2, 3));
+  EXPECT_EQ(tensor[0][0][0].item<int>(), 3);  // red first in the tensor
+}
+
 TEST(Image, FloatImagesAreScaled) {
   const auto image = torch::tensor({0.0f, 0.5f, 1.0f, 2.0f}).reshape({2, 2});
   const cv::Mat mat = course::to_mat(image);
