@@ -33,6 +33,6 @@ endif()
 # Header-only, whichever fmt headers are found are the ones used.
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)      # libcli11-dev: the lessons' flags
-find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)  # images and plots
+include(CourseOpenCV)             # course::opencv: images and plots
 find_package(ZLIB REQUIRED)       # reading Fashion-MNIST's .gz files directly
 find_package(Threads REQUIRED)
