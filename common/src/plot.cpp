@@ -63,7 +63,12 @@ void plot_lines(const std::vector<Series>& series, const std::string& title,
     const cv::Point px = to_pixel(x, y_min), py = to_pixel(x_min, y);
     cv::line(canvas, {px.x, top}, {px.x, bottom}, grey, 1);
     cv::line(canvas, {left, py.y}, {right, py.y}, grey, 1);
-    cv::putText(canvas, tick_label(x), {px.x - 15, bottom + 18}, font, 0.4, black, 1, cv::LINE_AA);
+    // Centre each x label on its tick, but keep the last one inside the image.
+    const std::string x_text = tick_label(x);
+    int baseline = 0;
+    const int text_width = cv::getTextSize(x_text, font, 0.4, 1, &baseline).width;
+    cv::putText(canvas, x_text, {std::min(px.x - text_width / 2, width - text_width - 2), bottom + 18},
+                font, 0.4, black, 1, cv::LINE_AA);
     cv::putText(canvas, tick_label(y), {5, py.y + 4}, font, 0.4, black, 1, cv::LINE_AA);
   }
   cv::rectangle(canvas, {left, top}, {right, bottom}, black, 1);
