@@ -3,7 +3,10 @@
 #   add_lesson(08_cnn
 #     SOURCES cnn.cpp              # the lesson's own code, linked by main.cpp and by the tests
 #     SMOKE_ARGS --smoke           # arguments for the ctest run of the lesson binary
-#     LABELS slow)                 # extra ctest labels for that run
+#     LABELS slow                  # extra ctest labels for that run
+#     SMOKE_SETUP script.py args   # a command ctest runs first (a fixture), e.g. to make data;
+#                                  # a .py script runs with Python 3
+#     SMOKE_ENV K=V)               # environment for the smoke run
 #
 # It makes:
 #   lesson_08_cnn        a static library of SOURCES (skipped when there are none)
@@ -22,7 +25,7 @@ function(course_use_pch target)
 endfunction()
 
 function(add_lesson name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;SMOKE_ARGS;LABELS;CUDA_SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;SMOKE_ARGS;LABELS;SMOKE_SETUP;SMOKE_ENV")
   set(lib lesson_${name})
   set(libs course::common)
   if(arg_SOURCES)
@@ -54,6 +57,20 @@ function(add_lesson name)
           -DEXPECTED=${expected} -DWORKDIR=${workdir}
           -P ${PROJECT_SOURCE_DIR}/cmake/CheckLessonOutput.cmake)
       set_tests_properties(lesson.${name} PROPERTIES LABELS "lesson;${arg_LABELS}")
+      if(arg_SMOKE_ENV)
+        set_tests_properties(lesson.${name} PROPERTIES ENVIRONMENT "${arg_SMOKE_ENV}")
+      endif()
+      if(arg_SMOKE_SETUP)
+        list(GET arg_SMOKE_SETUP 0 first)
+        if(first MATCHES "\\.py$")
+          find_package(Python3 REQUIRED COMPONENTS Interpreter)
+          list(PREPEND arg_SMOKE_SETUP ${Python3_EXECUTABLE})
+        endif()
+        add_test(NAME lesson.${name}.setup COMMAND ${arg_SMOKE_SETUP})
+        set_tests_properties(lesson.${name}.setup PROPERTIES FIXTURES_SETUP ${name}_data
+                             LABELS "lesson")
+        set_tests_properties(lesson.${name} PROPERTIES FIXTURES_REQUIRED ${name}_data)
+      endif()
     endif()
   endif()
 endfunction()

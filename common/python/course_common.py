@@ -79,6 +79,12 @@ def read_idx(path):
         raise ValueError(f"{path}: bad magic number")
     shape = struct.unpack(f">{dims}I", data[4:4 + 4 * dims])
     body = bytearray(data[4 + 4 * dims:])
+    count = 1
+    for size in shape:
+        count *= size
+    if len(body) != count:
+        raise ValueError(f"{path}: {len(body)} data bytes for shape {shape} "
+                         "(truncated or trailing bytes)")
     return torch.frombuffer(body, dtype=torch.uint8).reshape(shape)
 
 
