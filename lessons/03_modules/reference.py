@@ -175,7 +175,10 @@ def golden_cases():
     adam = {"loss_first": loss_first, "loss_second": loss_second,
             "stem.weight": stem_weight.detach().clone(),
             "heads.classify.weight": model.heads["classify"].weight.detach().clone(),
-            "blocks.1.0.bias": model.blocks[1][0].bias.detach().clone(),
+            # Not blocks.1.0.bias: a bias just before BatchNorm gets a gradient of ~0 (the norm
+            # subtracts it out again), so Adam's step there is sign(rounding noise) * lr, which
+            # differs between LibTorch versions. The norm's own weight is well-defined.
+            "blocks.1.1.weight": model.blocks[1][1].weight.detach().clone(),
             "stem.weight.exp_avg": optimizer.state[stem_weight]["exp_avg"].clone(),
             "stem.weight.exp_avg_sq": optimizer.state[stem_weight]["exp_avg_sq"].clone()}
 

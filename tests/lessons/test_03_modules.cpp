@@ -147,7 +147,9 @@ TEST_F(Modules, TwoAdamStepsMatchPython) {
   EXPECT_NEAR(first, golden().scalar("adam/outputs/loss_first"), 1e-5);
   EXPECT_NEAR(second, golden().scalar("adam/outputs/loss_second"), 1e-5);
   EXPECT_LT(second, first);
-  for (const std::string name : {"stem.weight", "heads.classify.weight", "blocks.1.0.bias"}) {
+  // Not blocks.1.0.bias: before BatchNorm its gradient is ~0 and Adam's step there is
+  // sign(rounding noise) * lr, which differs between LibTorch versions (see reference.py).
+  for (const std::string name : {"stem.weight", "heads.classify.weight", "blocks.1.1.weight"}) {
     EXPECT_TRUE(AllClose(model->named_parameters()[name], golden().tensor("adam/outputs/" + name),
                          1e-4, 1e-5))
         << name;
