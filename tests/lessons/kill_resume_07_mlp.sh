@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Kill-and-resume test of lesson 07 (ctest: lesson.07_mlp.kill_resume).
+#
+#   bash tests/lessons/kill_resume_07_mlp.sh build/<preset>/bin/07_mlp
+#
+# 1. runs a small multi-epoch training uninterrupted into one --out folder;
+# 2. runs the same training into another folder and kills it with SIGKILL as soon as its first
+#    checkpoint exists (mid-training: later epochs are still to come);
+# 3. restarts it there with --resume;
+# and checks that both folders end with the same metrics.csv (every column but the timings) and the
+# same RESULT test_acc. One thread, so that the arithmetic is the same in every run.
+set -euo pipefail
+
+binary=$(realpath "${1:?usage: kill_resume_07_mlp.sh path/to/07_mlp}")
+[[ -x "$binary" ]] || { echo "FAIL: $binary is not an executable" >&2; exit 1; }
+epochs=12
+args=(--smoke --threads 1 --epochs "$epochs" --batch-size 32 --seed 7)
+work=$(mktemp -d "${TMPDIR:-/tmp}/course-07-kill-resume.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"  # any folder works: outputs go to --out
+
+fail() {
+  echo "FAIL: $*" >&2
+  for log in "$work"/*.log; do echo "---- $log" >&2; cat "$log" >&2; done
+  exit 1
+}
+
+# 1. The uninterrupted run.
+"$binary" "${args[@]}" --out "$work/straight" >"$work/straight.log" 2>&1 ||
+  fail "the uninterrupted run failed"
+
+# 2. The same run, killed with SIGKILL once a checkpoint is on disk and epoch 2 has printed its line
+#    (its checkpoint may or may not be written yet: either way the resumed run must match).
+"$binary" "${args[@]}" --out "$work/killed" >"$work/killed.log" 2>&1 &
+pid=$!
+for _ in $(seq 6000); do  # up to 60 s
+  [[ -f "$work/killed/checkpoint.pt" ]] && grep -q '^epoch  2/' "$work/killed.log" && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.01
+done
+kill -KILL "$pid" 2>/dev/null || true
+status=0
+{ wait "$pid"; } 2>/dev/null || status=$?  # 137 = 128 + SIGKILL (9)
+[[ $status -eq 137 ]] || fail "the run was not killed mid-training (exit status $status, 137 expected)"
+grep -q '^RESULT' "$work/killed.log" && fail "the run finished before it was killed"
+[[ -f "$work/killed/checkpoint.pt" ]] || fail "no checkpoint appeared in $work/killed"
+echo "killed after: $(grep '^epoch' "$work/killed.log" | tail -n 1)"
+echo "metrics.csv rows when killed: $(($(wc -l <"$work/killed/metrics.csv") - 1))"
+
+# 3. Resume where it stopped.
+"$binary" "${args[@]}" --out "$work/killed" --resume >"$work/resumed.log" 2>&1 ||
+  fail "the resumed run failed"
+resumed_line=$(grep '^resumed from' "$work/resumed.log") || fail "the run did not say it resumed"
+echo "$resumed_line"
+done_before=$(sed -E 's/.* after epoch ([0-9]+) .*/\1/' <<<"$resumed_line")
+((done_before >= 1 && done_before < epochs)) || fail "resumed after epoch $done_before, expected 1..$((epochs - 1))"
+
+# 4. The same numbers: every metrics.csv column except seconds (6) and compute_seconds (10).
+numbers() { cut -d, -f1-5,7-9 "$1/metrics.csv"; }
+[[ $(numbers "$work/straight" | wc -l) -eq $((epochs + 1)) ]] || fail "straight metrics.csv lacks rows"
+diff <(numbers "$work/straight") <(numbers "$work/killed") || fail "metrics differ after resume"
+result() { grep '^RESULT' "$1" | grep -o 'test_acc=[0-9.]*'; }
+straight_acc=$(result "$work/straight.log") || fail "no RESULT line in the uninterrupted run"
+resumed_acc=$(result "$work/resumed.log") || fail "no RESULT line in the resumed run"
+[[ "$straight_acc" == "$resumed_acc" ]] || fail "RESULT $straight_acc vs resumed $resumed_acc"
+echo "PASS: killed after epoch $done_before, resumed, and ended with the same metrics ($resumed_acc)"
