@@ -15,6 +15,7 @@
 #include "course/plot.h"
 #include "course/seed.h"
 #include "golden.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 using course::testing::AllClose;
@@ -22,18 +23,7 @@ using course::testing::AllClose;
 namespace {
 
 // A fresh empty folder per test, removed afterwards.
-class TempDir : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("course-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class TempDir : public course::testing::ScratchDir {};
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "course/fashion_mnist.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -36,16 +37,8 @@ std::string counting(size_t n) {
 }
 
 // A fresh empty folder per test, removed afterwards.
-class IdxFiles : public ::testing::Test {
+class IdxFiles : public course::testing::ScratchDir {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("course-idx-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   fs::path write_plain(const std::string& name, const std::string& bytes) const {
     std::ofstream(dir_ / name, std::ios::binary) << bytes;
@@ -64,7 +57,6 @@ class IdxFiles : public ::testing::Test {
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
   }
 
-  fs::path dir_;
 };
 
 // read_idx must throw a std::runtime_error whose message names the file and says `what`.

@@ -18,6 +18,7 @@
 #include "course/image.h"
 #include "datasets.h"
 #include "golden.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 namespace ds = course::datasets;
@@ -27,19 +28,7 @@ using course::testing::Golden;
 namespace {
 
 // A fresh empty folder per test, removed afterwards; seeds the default generator.
-class DatasetFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    torch::manual_seed(0);
-    dir_ = fs::temp_directory_path() /
-           ("course-06-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class DatasetFiles : public course::testing::ScratchDir {};
 
 // n images (n, 28, 28) uint8 whose pixel (0, 0) is the image's index: a loader's batches then
 // tell which samples they hold. Labels are index % 10.

@@ -11,6 +11,7 @@
 
 #include "checkpoint.h"
 #include "golden.h"
+#include "scratch_dir.h"
 #include "mlp.h"
 
 namespace fs = std::filesystem;
@@ -26,19 +27,7 @@ const Golden& golden() {
 }
 
 // Every test starts from the same seed and gets a fresh empty folder, removed afterwards.
-class SeededScratch : public ::testing::Test {
- protected:
-  void SetUp() override {
-    torch::manual_seed(0);
-    dir_ = fs::temp_directory_path() /
-           ("course-07-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+using SeededScratch = course::testing::ScratchDir;
 class Mlp : public SeededScratch {};            // the model, optimizers, schedule and split
 class MlpCheckpoint : public SeededScratch {};  // saving and restoring a run
 
