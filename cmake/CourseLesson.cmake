@@ -53,7 +53,8 @@ function(add_lesson name)
       file(MAKE_DIRECTORY ${workdir})
       add_test(NAME lesson.${name}
         COMMAND ${CMAKE_COMMAND}
-          -DBINARY=$<TARGET_FILE:${name}> "-DARGS=${arg_SMOKE_ARGS}"
+          # --out into the scratch folder: a test run never overwrites a learner's own outputs.
+          -DBINARY=$<TARGET_FILE:${name}> "-DARGS=${arg_SMOKE_ARGS};--out;${workdir}/out"
           -DEXPECTED=${expected} -DWORKDIR=${workdir}
           -P ${PROJECT_SOURCE_DIR}/cmake/CheckLessonOutput.cmake)
       set_tests_properties(lesson.${name} PROPERTIES LABELS "lesson;${arg_LABELS}")
