@@ -48,17 +48,17 @@ fs::path find_dataset(const std::string& name, const std::string& data_dir,
   if (!data_dir.empty()) {
     std::error_code error;
     if (!fs::is_directory(data_dir, error)) {
-      throw std::runtime_error(fmt::format("--data-dir {} does not exist or is not a folder",
-                                           data_dir));
+      throw std::runtime_error(
+          fmt::format("--data-dir {} does not exist or is not a folder", data_dir));
     }
     // Accept both --data-dir /usr/share/datasets and --data-dir /usr/share/datasets/fashion-mnist.
     for (const fs::path& candidate : {fs::path(data_dir) / name, fs::path(data_dir)}) {
       if (has_all(candidate, required)) return candidate;
     }
-    throw std::runtime_error(fmt::format("{} not found in --data-dir {} (looked for {} there and "
-                                         "in {}/{}); {}",
-                                         name, data_dir, fmt::join(required, ", "), data_dir,
-                                         name, install_hint(name)));
+    throw std::runtime_error(
+        fmt::format("{} not found in --data-dir {} (looked for {} there and "
+                    "in {}/{}); {}",
+                    name, data_dir, fmt::join(required, ", "), data_dir, name, install_hint(name)));
   }
   std::vector<std::string> searched;
   for (const fs::path& dir : dataset_search_path()) {

@@ -31,9 +31,8 @@ torch::Device choose_device(const std::string& spec) {
           spec));
     }
     if (index >= gpus) {
-      throw std::invalid_argument(
-          fmt::format("--device {}: there are only {} GPU(s), cuda:0 to cuda:{}", spec, gpus,
-                      gpus - 1));
+      throw std::invalid_argument(fmt::format(
+          "--device {}: there are only {} GPU(s), cuda:0 to cuda:{}", spec, gpus, gpus - 1));
     }
     return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(index));
   }
@@ -41,6 +40,8 @@ torch::Device choose_device(const std::string& spec) {
       fmt::format("--device '{}' is not valid: use auto, cpu, cuda or cuda:N", spec));
 }
 
-std::string describe_device(const torch::Device& device) { return device.str(); }
+std::string describe_device(const torch::Device& device) {
+  return device.str();
+}
 
 }  // namespace course

@@ -20,9 +20,10 @@ struct GzCloser {
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
-  throw std::runtime_error(fmt::format("{}: {} (is it a Fashion-MNIST IDX file? reinstall with "
-                                       "./course setup or check --data-dir)",
-                                       path.string(), what));
+  throw std::runtime_error(
+      fmt::format("{}: {} (is it a Fashion-MNIST IDX file? reinstall with "
+                  "./course setup or check --data-dir)",
+                  path.string(), what));
 }
 
 // Reads exactly `size` bytes or throws: a short read means a truncated or corrupt file.
@@ -57,7 +58,8 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   unsigned char magic[4];
   read_exactly(file.get(), magic, 4, path, "the magic number");
   if (magic[0] != 0 || magic[1] != 0) fail(path, "bad magic number");
-  if (magic[2] != 0x08) fail(path, fmt::format("type code 0x{:02x} is not unsigned byte", magic[2]));
+  if (magic[2] != 0x08)
+    fail(path, fmt::format("type code 0x{:02x} is not unsigned byte", magic[2]));
   const int dims = magic[3];
   if (dims < 1 || dims > 4) fail(path, fmt::format("{} dimensions, expected 1 to 4", dims));
 
@@ -109,11 +111,12 @@ FashionMnist load_fashion_mnist(const std::filesystem::path& dir, bool train, in
   const auto labels_path = dir / (prefix + "-labels-idx1-ubyte.gz");
   FashionMnist split{read_idx(images_path), read_idx(labels_path)};
   if (split.images.dim() != 3 || split.images.size(1) != 28 || split.images.size(2) != 28) {
-    fail(images_path, fmt::format("shape {} is not (N, 28, 28)", fmt::join(split.images.sizes(), "x")));
+    fail(images_path,
+         fmt::format("shape {} is not (N, 28, 28)", fmt::join(split.images.sizes(), "x")));
   }
   if (split.labels.dim() != 1 || split.labels.size(0) != split.images.size(0)) {
-    fail(labels_path, fmt::format("{} labels for {} images", split.labels.numel(),
-                                  split.images.size(0)));
+    fail(labels_path,
+         fmt::format("{} labels for {} images", split.labels.numel(), split.images.size(0)));
   }
   if (split.labels.max().item<int>() > 9) fail(labels_path, "a label is not in 0..9");
   split.labels = split.labels.to(torch::kInt64);

@@ -44,7 +44,7 @@ torch::Tensor from_mat(const cv::Mat& mat) {
   torch::Tensor tensor =
       torch::from_blob(source.data, {source.rows, source.cols, source.channels()}, dtype).clone();
   if (source.channels() == 1) return tensor.squeeze(2);  // (H, W)
-  return tensor.permute({2, 0, 1}).contiguous();          // (H, W, C) -> (C, H, W)
+  return tensor.permute({2, 0, 1}).contiguous();         // (H, W, C) -> (C, H, W)
 }
 
 void save_png(const torch::Tensor& image, const std::filesystem::path& path) {
@@ -55,7 +55,8 @@ void save_png(const torch::Tensor& image, const std::filesystem::path& path) {
 }
 
 torch::Tensor make_grid(const torch::Tensor& images, int columns, int padding) {
-  TORCH_CHECK(images.dim() == 3 || images.dim() == 4, "make_grid expects (N, H, W) or (N, C, H, W)");
+  TORCH_CHECK(images.dim() == 3 || images.dim() == 4,
+              "make_grid expects (N, H, W) or (N, C, H, W)");
   torch::Tensor batch = images.dim() == 3 ? images.unsqueeze(1) : images;  // (N, C, H, W)
   const int64_t count = batch.size(0), channels = batch.size(1);
   const int64_t height = batch.size(2), width = batch.size(3);

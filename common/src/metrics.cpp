@@ -39,8 +39,8 @@ MetricsLog::MetricsLog(const std::filesystem::path& path, std::vector<std::strin
 
 void MetricsLog::write(const std::vector<double>& values) {
   if (values.size() != columns_.size()) {
-    throw std::invalid_argument(fmt::format("metrics row has {} values for {} columns",
-                                            values.size(), columns_.size()));
+    throw std::invalid_argument(
+        fmt::format("metrics row has {} values for {} columns", values.size(), columns_.size()));
   }
   file_ << fmt::format("{}", fmt::join(values, ",")) << '\n' << std::flush;
 }

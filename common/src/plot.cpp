@@ -14,7 +14,7 @@ namespace course {
 namespace {
 
 // A small fixed palette (BGR) that stays readable on white.
-const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},
+const cv::Scalar kColours[] = {{180, 119, 31}, {14, 127, 255},  {44, 160, 44},
                                {40, 39, 214},  {189, 103, 148}, {75, 86, 140}};
 
 std::string tick_label(double value) {
@@ -67,8 +67,9 @@ void plot_lines(const std::vector<Series>& series, const std::string& title,
     const std::string x_text = tick_label(x);
     int baseline = 0;
     const int text_width = cv::getTextSize(x_text, font, 0.4, 1, &baseline).width;
-    cv::putText(canvas, x_text, {std::min(px.x - text_width / 2, width - text_width - 2), bottom + 18},
-                font, 0.4, black, 1, cv::LINE_AA);
+    cv::putText(canvas, x_text,
+                {std::min(px.x - text_width / 2, width - text_width - 2), bottom + 18}, font, 0.4,
+                black, 1, cv::LINE_AA);
     cv::putText(canvas, tick_label(y), {5, py.y + 4}, font, 0.4, black, 1, cv::LINE_AA);
   }
   cv::rectangle(canvas, {left, top}, {right, bottom}, black, 1);

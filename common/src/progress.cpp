@@ -20,7 +20,8 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 bool ProgressBar::enabled() {
-  static const bool on = isatty(fileno(stderr)) != 0 && std::getenv("COURSE_NO_PROGRESS") == nullptr;
+  static const bool on =
+      isatty(fileno(stderr)) != 0 && std::getenv("COURSE_NO_PROGRESS") == nullptr;
   return on;
 }
 

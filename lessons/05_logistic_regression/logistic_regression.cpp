@@ -83,10 +83,6 @@ Evaluation evaluate(SoftmaxRegression& model, const torch::Tensor& inputs,
   return {loss_sum.item<double>() / n, correct.item<double>() / n};
 }
 
-void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
-}
-
 torch::Tensor weight_images(SoftmaxRegression& model) {
   TORCH_CHECK(model->options.in_features() == kPixels,
               "weight_images needs a model with 784 inputs (28x28 images)");

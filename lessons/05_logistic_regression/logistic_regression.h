@@ -77,10 +77,6 @@ struct Evaluation {
 Evaluation evaluate(SoftmaxRegression& model, const torch::Tensor& inputs,
                     const torch::Tensor& targets, int64_t batch_size);
 
-/// Sets the learning rate of every parameter group (Python: for g in opt.param_groups: g["lr"] =
-/// lr).
-void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate);
-
 /// The learned weights as one 28x28 picture per class, (C, 28, 28) in 0..1 (each class scaled
 /// from its own smallest to its largest weight). Needs in_features == 784.
 torch::Tensor weight_images(SoftmaxRegression& model);

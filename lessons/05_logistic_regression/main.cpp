@@ -29,6 +29,7 @@
 #include "course/metrics.h"
 #include "course/plot.h"
 #include "course/progress.h"
+#include "course/schedule.h"
 #include "course/timer.h"
 #include "logistic_regression.h"
 
@@ -179,7 +180,7 @@ int main(int argc, char** argv) {
       course::Stopwatch epoch_clock;
       // LibTorch's StepLR would decay one epoch later than Python's, so set the rate by hand.
       const double learning_rate = config.learning_rate * std::pow(config.lr_decay, epoch - 1);
-      logistic::set_learning_rate(optimizer, learning_rate);
+      course::set_lr(optimizer, learning_rate);
       const EpochResult trained =
           train_epoch(model, optimizer, train, config, epoch, options.epochs);
       final_test = logistic::evaluate(model, test.inputs, test.labels, config.eval_batch_size);

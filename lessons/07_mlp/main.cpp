@@ -27,6 +27,7 @@
 #include "course/metrics.h"
 #include "course/plot.h"
 #include "course/progress.h"
+#include "course/schedule.h"
 #include "course/timer.h"
 #include "mlp.h"
 
@@ -111,7 +112,8 @@ Score train_epoch(mlp::Mlp& model, torch::optim::Optimizer& optimizer, const Dat
   double compute_seconds = 0;
   for (int64_t step = 0; step < steps; ++step) {
     // Cosine schedule over all steps of the run. Python: CosineAnnealingLR(opt, T_max=total)
-    mlp::set_lr(optimizer, mlp::cosine_lr(base_lr, (epoch - 1) * steps + step, epochs * steps));
+    course::set_lr(optimizer,
+                   course::cosine_lr(base_lr, (epoch - 1) * steps + step, epochs * steps));
     const auto index = order.slice(0, step * config.batch_size, (step + 1) * config.batch_size);
     const auto x = data.x_train.index_select(0, index);  // (B, 784)
     const auto y = data.y_train.index_select(0, index);  // (B,)
@@ -195,7 +197,7 @@ int main(int argc, char** argv) {
     const int64_t steps = (n_train + config.batch_size - 1) / config.batch_size;  // per epoch
     for (int epoch = static_cast<int>(state.epochs_done) + 1; epoch <= options.epochs; ++epoch) {
       course::Stopwatch epoch_clock;
-      const double lr = mlp::cosine_lr(base_lr, (epoch - 1) * steps, options.epochs * steps);
+      const double lr = course::cosine_lr(base_lr, (epoch - 1) * steps, options.epochs * steps);
       const Score train =
           train_epoch(model, *optimizer, data, config, base_lr, epoch, options.epochs);
       const Score val = evaluate(model, data.x_val, data.y_val);

@@ -69,17 +69,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
                                           fmt::join(kOptimizerNames, ", ")));
 }
 
-double cosine_lr(double base_lr, int64_t step, int64_t total_steps) {
-  if (total_steps <= 0) return base_lr;
-  const double progress = static_cast<double>(std::clamp<int64_t>(step, 0, total_steps)) /
-                          static_cast<double>(total_steps);
-  return base_lr * 0.5 * (1.0 + std::cos(M_PI * progress));
-}
-
-void set_lr(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
-
 torch::Tensor normalize_images(const torch::Tensor& images) {
   TORCH_CHECK(images.dim() == 3 && images.scalar_type() == torch::kUInt8,
               "normalize_images expects uint8 images (N, H, W), got ", images.sizes(), " ",

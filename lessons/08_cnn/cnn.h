@@ -83,13 +83,6 @@ struct StepResult {
 StepResult train_step(Cnn& model, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
                       const torch::Tensor& labels);
 
-/// Cosine schedule: base_lr at step 0, falling to 0 at step total_steps.
-/// Python: the value CosineAnnealingLR(T_max=total_steps) has after `step` scheduler.step() calls.
-double cosine_lr(double base_lr, int64_t step, int64_t total_steps);
-
-/// Sets the learning rate of every parameter group. Python: for g in opt.param_groups: g["lr"] = lr
-void set_lr(torch::optim::Optimizer& optimizer, double lr);
-
 // ---------------------------------------------------------------------------------------------
 // Looking at the mistakes
 // ---------------------------------------------------------------------------------------------

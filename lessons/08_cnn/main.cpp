@@ -28,6 +28,7 @@
 #include "course/metrics.h"
 #include "course/plot.h"
 #include "course/progress.h"
+#include "course/schedule.h"
 #include "course/timer.h"
 
 namespace cnn = course::cnn;
@@ -113,7 +114,8 @@ Score train_epoch(cnn::Cnn& model, torch::optim::Optimizer& optimizer, const Dat
   double compute_seconds = 0;
   for (int64_t step = 0; step < steps; ++step) {
     // Cosine schedule over all steps of the run. Python: CosineAnnealingLR(opt, T_max=total)
-    cnn::set_lr(optimizer, cnn::cosine_lr(config.lr, (epoch - 1) * steps + step, epochs * steps));
+    course::set_lr(optimizer,
+                   course::cosine_lr(config.lr, (epoch - 1) * steps + step, epochs * steps));
     const auto index = order.slice(0, step * config.batch_size, (step + 1) * config.batch_size);
     auto x = data.x_train.index_select(0, index);        // (B, 1, 28, 28)
     const auto y = data.y_train.index_select(0, index);  // (B,)

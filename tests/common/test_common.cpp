@@ -1,7 +1,7 @@
 // Unit tests of course::common: device parsing, dataset search, flags, metrics CSV, images, plots.
 #include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -99,8 +99,8 @@ TEST(Flags, ParsesTheSharedFlags) {
   course::Flags flags("00_test", "test", defaults);
   int extra = 0;
   flags.app().add_option("--extra", extra);
-  const char* argv[] = {"prog", "--epochs", "5", "--device", "cpu", "--smoke", "--seed", "9",
-                        "--extra", "4"};
+  const char* argv[] = {"prog",    "--epochs", "5", "--device", "cpu",
+                        "--smoke", "--seed",   "9", "--extra",  "4"};
   const auto& options = flags.parse(10, const_cast<char**>(argv));
   EXPECT_EQ(options.epochs, 5);
   EXPECT_EQ(options.device, "cpu");
@@ -188,7 +188,8 @@ TEST_F(TempDir, PlotWritesAPng) {
   const cv::Mat back = cv::imread(path.string());
   EXPECT_EQ(back.cols, 320);
   EXPECT_EQ(back.rows, 200);
-  EXPECT_THROW(course::plot_lines({{"bad", {1, 2}, {1}}}, "t", "x", "y", path), std::invalid_argument);
+  EXPECT_THROW(course::plot_lines({{"bad", {1, 2}, {1}}}, "t", "x", "y", path),
+               std::invalid_argument);
 }
 
 TEST(AllClose, CatchesADifference) {

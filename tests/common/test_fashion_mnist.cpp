@@ -39,7 +39,6 @@ std::string counting(size_t n) {
 // A fresh empty folder per test, removed afterwards.
 class IdxFiles : public course::testing::ScratchDir {
  protected:
-
   fs::path write_plain(const std::string& name, const std::string& bytes) const {
     std::ofstream(dir_ / name, std::ios::binary) << bytes;
     return dir_ / name;
@@ -56,7 +55,6 @@ class IdxFiles : public course::testing::ScratchDir {
     std::ifstream file(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
   }
-
 };
 
 // read_idx must throw a std::runtime_error whose message names the file and says `what`.

@@ -22,7 +22,8 @@ TEST(CudaKernel, MatchesLibTorch_CUDA) {
 
 TEST(CudaKernel, HandlesNonContiguousInput_CUDA) {
   COURSE_REQUIRE_CUDA();
-  const auto x = torch::arange(12, torch::dtype(torch::kFloat).device(torch::kCUDA)).reshape({3, 4}).t();
+  const auto x =
+      torch::arange(12, torch::dtype(torch::kFloat).device(torch::kCUDA)).reshape({3, 4}).t();
   EXPECT_TRUE(AllClose(course::cuda::scale_add(x, 1.0f, 1.0f), x + 1));
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "course/schedule.h"
 #include "golden.h"
 #include "logistic_regression.h"
 
@@ -172,7 +173,7 @@ TEST_F(LogisticRegression, EvaluateInBatchesMatchesPython) {
 TEST_F(LogisticRegression, SetLearningRateChangesEveryGroup) {
   logistic::SoftmaxRegression model;
   torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.02));
-  logistic::set_learning_rate(optimizer, 0.005);
+  course::set_lr(optimizer, 0.005);
   for (auto& group : optimizer.param_groups()) EXPECT_DOUBLE_EQ(group.options().get_lr(), 0.005);
   // One step with lr 0.005 moves the bias by exactly -0.005 * gradient.
   const torch::Tensor before = model->linear->bias.detach().clone();

@@ -10,9 +10,10 @@
 #include <string>
 
 #include "checkpoint.h"
+#include "course/schedule.h"
 #include "golden.h"
-#include "scratch_dir.h"
 #include "mlp.h"
+#include "scratch_dir.h"
 
 namespace fs = std::filesystem;
 namespace mlp = course::mlp;
@@ -168,7 +169,8 @@ TEST_F(Mlp, CosineScheduleMatchesCosineAnnealingLR) {
   const double base_lr = golden().scalar("schedule/inputs/base_lr");
   const auto total = static_cast<int64_t>(golden().scalar("schedule/inputs/total_steps"));
   std::vector<double> lrs;
-  for (int64_t step = 0; step <= total; ++step) lrs.push_back(mlp::cosine_lr(base_lr, step, total));
+  for (int64_t step = 0; step <= total; ++step)
+    lrs.push_back(course::cosine_lr(base_lr, step, total));
   EXPECT_TRUE(AllClose(torch::tensor(lrs, torch::kFloat64), expected, 1e-6, 1e-9));
 }
 
@@ -176,7 +178,7 @@ TEST_F(Mlp, SetLrChangesTheOptimizer) {
   auto model = small_mlp(0.0);
   auto optimizer = mlp::make_optimizer(model->parameters(), {});
   EXPECT_DOUBLE_EQ(optimizer->param_groups().front().options().get_lr(), 1e-3);
-  mlp::set_lr(*optimizer, 0.25);
+  course::set_lr(*optimizer, 0.25);
   EXPECT_DOUBLE_EQ(optimizer->param_groups().front().options().get_lr(), 0.25);
 }
 

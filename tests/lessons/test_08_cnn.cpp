@@ -14,6 +14,7 @@
 
 #include "cnn.h"
 #include "course/fashion_mnist.h"
+#include "course/schedule.h"
 #include "golden.h"
 #include "scratch_dir.h"
 
@@ -208,7 +209,7 @@ TEST(CnnGolden, CosineScheduleMatchesPythonsCosineAnnealingLR) {
   const auto expected = golden.tensor("cosine/outputs/lr");  // (total + 1,)
   ASSERT_EQ(expected.size(0), total + 1);
   for (int64_t step = 0; step <= total; ++step) {
-    EXPECT_NEAR(cnn::cosine_lr(base_lr, step, total), expected[step].item<double>(), 1e-10)
+    EXPECT_NEAR(course::cosine_lr(base_lr, step, total), expected[step].item<double>(), 1e-10)
         << "step " << step;
   }
 }

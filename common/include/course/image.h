@@ -1,8 +1,8 @@
 // image.h: tensors to and from OpenCV images, and saving a tensor as a PNG.
 #pragma once
 
-#include <opencv2/core.hpp>
 #include <torch/torch.h>
+#include <opencv2/core.hpp>
 
 #include <filesystem>
 

@@ -8,10 +8,10 @@
 namespace course {
 
 struct Series {
-  std::string name;        ///< legend text
-  std::vector<double> x;   ///< same length as y
+  std::string name;       ///< legend text
+  std::vector<double> x;  ///< same length as y
   std::vector<double> y;
-  bool points = false;     ///< draw markers instead of a line (for data)
+  bool points = false;  ///< draw markers instead of a line (for data)
 };
 
 /// Draws the series on shared axes with a title, axis labels and a legend, and writes a PNG.
