@@ -17,6 +17,16 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+# Kept by every rerun until someone measures on a GPU and replaces it with numbers.
+GPU_SECTION = [
+    "## GPU",
+    "",
+    "Not measured yet: no GPU machine was at hand when this table was made. To measure, build",
+    "with the `cuda` preset on a machine with an NVIDIA GPU (docs/docker.md, docs/libtorch.md),",
+    "run `COURSE_PRESET=cuda ./course test` (the `*_CUDA` tests then run instead of skipping) and",
+    "time the lessons with `--device cuda` against `--device cpu`.",
+    "",
+]
 DEFAULT_LESSONS = ["04_linear_regression", "05_logistic_regression", "06_datasets", "07_mlp",
                    "08_cnn"]
 
@@ -141,6 +151,7 @@ def main():
               "means C++ is faster; *test acc* is the final test accuracy (04 reports its final",
               "MSE instead); *peak RSS* is the process's maximum resident memory; *outside",
               "fwd/bwd/step* is the share of the epoch spent on data handling and logging.", ""]
+    lines += GPU_SECTION
     pathlib.Path(args.out).write_text("\n".join(lines))
     print(f"wrote {args.out}")
 
