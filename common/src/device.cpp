@@ -40,6 +40,10 @@ torch::Device choose_device(const std::string& spec) {
       fmt::format("--device '{}' is not valid: use auto, cpu, cuda or cuda:N", spec));
 }
 
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
 std::string describe_device(const torch::Device& device) {
   return device.str();
 }

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "course/device.h"
 #include "course/flags.h"
 #include "course/lesson.h"
 #include "course/metrics.h"
@@ -79,7 +80,7 @@ FitReport fit(const std::string& name, int64_t degree, int method,
     course::Stopwatch clock;
     losses.push_back(step());
     // A GPU runs the step in the background: wait, so the stopwatch measures the work.
-    if (device.is_cuda()) torch::cuda::synchronize();
+    course::synchronize(device);
     report.step_seconds += clock.seconds();
     if (!log) continue;
 

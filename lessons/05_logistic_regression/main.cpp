@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "course/data.h"
+#include "course/device.h"
 #include "course/fashion_mnist.h"
 #include "course/flags.h"
 #include "course/image.h"
@@ -93,7 +94,7 @@ EpochResult train_epoch(logistic::SoftmaxRegression& model, torch::optim::Optimi
 
     course::Stopwatch step_clock;
     const logistic::StepResult step = logistic::train_step(model, optimizer, x, y);
-    if (device.is_cuda()) torch::cuda::synchronize();  // GPU work is async: wait to time it
+    course::synchronize(device);  // GPU work is async: wait to time it
     compute_seconds += step_clock.seconds();
 
     loss_sum += step.loss * (end - start);  // no .item() here: no wait per batch

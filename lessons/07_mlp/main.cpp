@@ -22,6 +22,7 @@
 
 #include "checkpoint.h"
 #include "course/data.h"
+#include "course/device.h"
 #include "course/fashion_mnist.h"
 #include "course/lesson.h"
 #include "course/metrics.h"
@@ -71,11 +72,6 @@ Data load_data(const course::Options& options, const Config& config, torch::Devi
           test.labels.to(device)};
 }
 
-// On a GPU, work runs asynchronously: wait for it before reading a clock.
-void sync(torch::Device device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-}
-
 // ==== Train and evaluate =========================================================================
 struct Score {
   double loss = 0, accuracy = 0, compute_seconds = 0;
@@ -94,7 +90,7 @@ Score evaluate(mlp::Mlp& model, const torch::Tensor& x, const torch::Tensor& y) 
         logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     correct += logits.argmax(/*dim=*/1).eq(labels).sum();
   }
-  sync(x.device());
+  course::synchronize(x.device());
   model->train();
   const auto n = static_cast<double>(x.size(0));
   return {loss_sum.item<double>() / n, correct.item<double>() / n, clock.seconds()};
@@ -119,7 +115,8 @@ Score train_epoch(mlp::Mlp& model, torch::optim::Optimizer& optimizer, const Dat
     const auto y = data.y_train.index_select(0, index);  // (B,)
     course::Stopwatch clock;
     const auto result = mlp::train_step(model, optimizer, x, y);
-    sync(x.device());  // on a GPU: wait for the step, to time it (a small cost, for the report)
+    course::synchronize(
+        x.device());  // on a GPU: wait for the step, to time it (a small cost, for the report)
     compute_seconds += clock.seconds();
     loss_sum += result.loss * x.size(0);
     correct += result.logits.argmax(/*dim=*/1).eq(y).sum();

@@ -23,6 +23,7 @@
 
 #include "cnn.h"
 #include "course/data.h"
+#include "course/device.h"
 #include "course/fashion_mnist.h"
 #include "course/lesson.h"
 #include "course/metrics.h"
@@ -67,11 +68,6 @@ Data load_data(const course::Options& options, torch::Device device) {
           cnn::normalize_images(test.images).to(device), test.labels.to(device), test.images};
 }
 
-// On a GPU, work runs asynchronously: wait for it before reading a clock.
-void sync(torch::Device device) {
-  if (device.is_cuda()) torch::cuda::synchronize();
-}
-
 // ============================================================================================
 // Train and evaluate
 // ============================================================================================
@@ -93,7 +89,7 @@ Score evaluate(cnn::Cnn& model, const torch::Tensor& x, const torch::Tensor& y) 
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     predicted.push_back(logits.argmax(/*dim=*/1));  // (B,)
   }
-  sync(x.device());
+  course::synchronize(x.device());
   const double compute_seconds = clock.seconds();
   model->train();
   const auto all = torch::cat(predicted).cpu();  // (N,)
@@ -122,7 +118,7 @@ Score train_epoch(cnn::Cnn& model, torch::optim::Optimizer& optimizer, const Dat
     if (config.flip) x = cnn::random_flip(x);
     course::Stopwatch clock;
     const auto result = cnn::train_step(model, optimizer, x, y);
-    sync(x.device());
+    course::synchronize(x.device());
     compute_seconds += clock.seconds();
     loss_sum += result.loss * x.size(0);
     correct += result.logits.argmax(/*dim=*/1).eq(y).sum();

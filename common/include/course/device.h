@@ -11,6 +11,10 @@ namespace course {
 /// Throws std::invalid_argument for a malformed value or a GPU that is not there.
 torch::Device choose_device(const std::string& spec);
 
+/// Waits until the work queued on `device` is done (a no-op on the CPU). GPU work runs
+/// asynchronously: call this before reading a clock, or the time measured is the launch only.
+void synchronize(const torch::Device& device);
+
 /// "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)" where the name is known.
 std::string describe_device(const torch::Device& device);
 
