@@ -1,42 +1,116 @@
-# Runs one lesson binary and checks its output (ctest calls this through add_lesson()).
-#   -DBINARY=path -DARGS="--smoke;..." -DEXPECTED=tests/expected/NN_topic.txt -DWORKDIR=dir
-# EXPECTED holds one regular expression per line (lines starting with # are comments); each must
-# match somewhere in the combined stdout+stderr, and the binary must exit with 0.
-execute_process(COMMAND ${BINARY} ${ARGS}
-  WORKING_DIRECTORY ${WORKDIR}
-  OUTPUT_VARIABLE out ERROR_VARIABLE out
-  RESULT_VARIABLE rc)
-message("${out}")
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "lesson exited with '${rc}', expected 0")
-endif()
-# Line by line, not through a CMake list: list splitting treats [ and ] as brackets, so one line
-# with an unbalanced [ (in a regex or a comment) would swallow every line after it.
+# Runs one lesson binary and checks its output (ctest lesson.NN_topic, from add_lesson()).
+#   cmake -DBINARY=path/to/NN_topic -DEXPECTED=lessons/NN_topic/expected.txt -DWORKDIR=dir -P ...
+#
+# expected.txt (docs/writing-a-lesson.md):
+#   # comment lines start with #; blank lines are skipped
+#   $ 08_cnn --smoke --threads 2          the command: the lesson's name, then its arguments
+#   == 08_cnn \| LibTorch [0-9.]+ .*       then one regular expression per line of output
+#
+# The binary runs from WORKDIR with those arguments plus --out WORKDIR/out (emptied first) and
+# must exit with 0. Each pattern must match one WHOLE line of its standard output (as if between
+# ^ and $), and the patterns must match in their order: pattern k is looked for after the line
+# that pattern k-1 matched. Lines in between are free. Standard error is shown, not matched.
+cmake_minimum_required(VERSION 3.22)
+
+# Reads EXPECTED into two variables: command (the words after "$ ") and patterns (a count, with
+# pattern_1, pattern_2, ... set in the caller's scope). Line by line with string(FIND), never
+# through a CMake list: list splitting treats ; [ and ] specially.
 file(READ ${EXPECTED} text)
-set(missing 0)
-set(checked 0)
+set(command "")
+set(count 0)
 while(NOT text STREQUAL "")
   string(FIND "${text}" "\n" end)
   if(end EQUAL -1)
-    set(pattern "${text}")
+    set(line "${text}")
     set(text "")
   else()
-    string(SUBSTRING "${text}" 0 ${end} pattern)
+    string(SUBSTRING "${text}" 0 ${end} line)
     math(EXPR next "${end} + 1")
     string(SUBSTRING "${text}" ${next} -1 text)
   endif()
-  if(pattern STREQUAL "" OR pattern MATCHES "^#")
+  if(line STREQUAL "" OR line MATCHES "^#")
     continue()
   endif()
-  math(EXPR checked "${checked} + 1")
-  if(NOT out MATCHES "${pattern}")
-    message(SEND_ERROR "expected output not found: ${pattern}")
-    math(EXPR missing "${missing} + 1")
+  if(line MATCHES "^\\$ (.*)$")
+    if(NOT command STREQUAL "" OR count GREATER 0)
+      message(FATAL_ERROR "${EXPECTED}: the '$ ' command line must come once, before the patterns")
+    endif()
+    set(command "${CMAKE_MATCH_1}")
+    continue()
   endif()
+  if(command STREQUAL "")
+    message(FATAL_ERROR "${EXPECTED}: the first line that is not a comment must be the command, "
+                        "'$ <lesson> <arguments>'")
+  endif()
+  # A pattern must say something: with its regex syntax and character classes removed, at least
+  # two letters or digits remain (".*" or "[0-9]+" alone would match nearly any line).
+  string(REGEX REPLACE "\\[[^]]*\\]|\\\\.|[][().*+?|^$]" "" literal "${line}")
+  string(REGEX REPLACE "[^A-Za-z0-9]" "" literal "${literal}")
+  string(LENGTH "${literal}" literal_length)
+  if(literal_length LESS 2)
+    message(FATAL_ERROR "${EXPECTED}: the pattern '${line}' matches nearly anything; "
+                        "write out the text the line must hold")
+  endif()
+  math(EXPR count "${count} + 1")
+  set(pattern_${count} "${line}")
 endwhile()
-if(checked EQUAL 0)
+if(count EQUAL 0)
   message(FATAL_ERROR "${EXPECTED} has no patterns: a check that checks nothing")
 endif()
-if(missing GREATER 0)
-  message(FATAL_ERROR "${missing} expected line(s) missing from the output of ${BINARY}")
+
+separate_arguments(arguments UNIX_COMMAND "${command}")
+list(POP_FRONT arguments program)
+get_filename_component(binary_name ${BINARY} NAME)
+if(NOT program STREQUAL binary_name)
+  message(FATAL_ERROR "${EXPECTED}: the command runs '${program}', but this lesson's binary is "
+                      "'${binary_name}'")
 endif()
+
+file(REMOVE_RECURSE ${WORKDIR}/out)
+file(MAKE_DIRECTORY ${WORKDIR})
+execute_process(COMMAND ${BINARY} ${arguments} --out ${WORKDIR}/out
+  WORKING_DIRECTORY ${WORKDIR}
+  OUTPUT_VARIABLE out ERROR_VARIABLE err
+  RESULT_VARIABLE rc)
+message("$ ${command}\n${out}")
+if(NOT err STREQUAL "")
+  message("---- standard error ----\n${err}")
+endif()
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the lesson exited with '${rc}', expected 0")
+endif()
+
+# Match in order, consuming the output line by line.
+set(rest "${out}")
+set(line_number 0)
+foreach(k RANGE 1 ${count})
+  set(pattern "${pattern_${k}}")
+  set(found FALSE)
+  while(NOT rest STREQUAL "")
+    string(FIND "${rest}" "\n" end)
+    if(end EQUAL -1)
+      set(line "${rest}")
+      set(rest "")
+    else()
+      string(SUBSTRING "${rest}" 0 ${end} line)
+      math(EXPR next "${end} + 1")
+      string(SUBSTRING "${rest}" ${next} -1 rest)
+    endif()
+    math(EXPR line_number "${line_number} + 1")
+    if(line MATCHES "^(${pattern})$")
+      set(found TRUE)
+      break()
+    endif()
+  endwhile()
+  if(NOT found)
+    math(EXPR previous "${k} - 1")
+    if(previous EQUAL 0)
+      set(where "in the output")
+    else()
+      set(where "after the line that pattern ${previous} ('${pattern_${previous}}') matched")
+    endif()
+    message(FATAL_ERROR "pattern ${k} of ${EXPECTED} matches no whole line ${where}:\n"
+                        "  ${pattern}")
+  endif()
+endforeach()
+message("all ${count} patterns of ${EXPECTED} matched, in order")

@@ -27,11 +27,24 @@ if(TORCH_CXX_FLAGS)
   target_compile_options(course_torch INTERFACE $<$<COMPILE_LANGUAGE:CXX>:${course_torch_flags}>)
 endif()
 
-# fmt (libfmt-dev): all console output. Header-only on purpose: the pip wheel ships a newer fmt's
-# headers inside torch/include, and that folder is searched before /usr/include, so the headers a
-# lesson compiles may not match the system's libfmt.so (undefined fmt::v12::vprint at link time).
-# Header-only, whichever fmt headers are found are the ones used.
+# fmt (libfmt-dev): all console output, compiled once in the system's libfmt.so. The pip wheel
+# (and an official LibTorch zip) carries another fmt's headers inside torch/include, which is
+# searched before /usr/include: compiled against those, a lesson would call a libfmt it does not
+# link (undefined fmt::v12::vprint). So course::fmt puts a folder holding only a link to the
+# system's fmt headers at the front of the include path (-I is searched before any -isystem).
+# Header-only fmt would also work, but it compiles fmt's formatting code into every translation
+# unit again: about 2 s each (docs/building.md).
 find_package(fmt REQUIRED)
+get_target_property(course_fmt_include fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+list(GET course_fmt_include 0 course_fmt_include)
+set(course_fmt_link_dir ${CMAKE_BINARY_DIR}/fmt-include)
+file(MAKE_DIRECTORY ${course_fmt_link_dir})
+file(CREATE_LINK ${course_fmt_include}/fmt ${course_fmt_link_dir}/fmt SYMBOLIC)
+add_library(course_fmt INTERFACE)
+add_library(course::fmt ALIAS course_fmt)
+target_include_directories(course_fmt BEFORE INTERFACE ${course_fmt_link_dir})
+target_link_libraries(course_fmt INTERFACE fmt::fmt)
+message(STATUS "course: fmt ${fmt_VERSION} from ${course_fmt_include}/fmt")
 find_package(CLI11 REQUIRED)      # libcli11-dev: the lessons' flags
 include(CourseOpenCV)             # course::opencv: images and plots
 find_package(ZLIB REQUIRED)       # reading Fashion-MNIST's .gz files directly

@@ -1,19 +1,19 @@
-# add_lesson(): the one helper every lesson's CMakeLists.txt calls.
+# The lessons: found by folder, each built and tested by one helper, add_lesson().
 #
-#   add_lesson(08_cnn
-#     SOURCES cnn.cpp              # the lesson's own code, linked by main.cpp and by the tests
-#     SMOKE_ARGS --smoke           # arguments for the ctest run of the lesson binary
-#     LABELS slow                  # extra ctest labels for that run
-#     SMOKE_SETUP script.py args   # a command ctest runs first (a fixture), e.g. to make data;
-#                                  # a .py script runs with Python 3
-#     SMOKE_ENV K=V)               # environment for the smoke run
+# A lesson is one folder lessons/NN_topic/ (docs/writing-a-lesson.md):
+#   main.cpp       the story; its main() sits under #ifndef COURSE_TESTING
+#   test.cpp       GoogleTest; defines COURSE_TESTING and includes main.cpp
+#   reference.py   the same lesson in Python; --golden writes golden.json
+#   golden.json    the values Python computed
+#   expected.txt   "$ NN_topic --smoke ..." and one pattern per line of that run's output
+#   README.md      the lesson text
+#   lesson.cmake   optional: extra tests or test settings of this lesson
 #
-# It makes:
-#   lesson_08_cnn        a static library of SOURCES (skipped when there are none)
-#   08_cnn               the executable from main.cpp, in build/<preset>/bin/
-#   test_08_cnn          the GoogleTest suite tests/lessons/test_08_cnn.cpp, when it exists
-#   ctest `lesson.08_cnn` runs the binary with SMOKE_ARGS from another directory and checks its
-#                        output against the regular expressions in tests/expected/08_cnn.txt
+# add_lesson(08_cnn) makes:
+#   08_cnn             the executable from main.cpp, in build/<preset>/bin/
+#   test_08_cnn        the GoogleTest executable from test.cpp; its tests are test_08_cnn.*
+#   lesson.08_cnn      ctest: runs the command of expected.txt from a scratch folder and matches
+#                      its output line by line (cmake/CheckLessonOutput.cmake)
 include_guard(GLOBAL)
 
 # One target owns the precompiled header; every other target reuses it (REUSE_FROM), so
@@ -24,67 +24,91 @@ function(course_use_pch target)
   endif()
 endfunction()
 
+# The files every lesson folder holds; configure stops when one is missing.
+set(COURSE_LESSON_FILES main.cpp test.cpp reference.py golden.json expected.txt README.md)
+
+# Finds lessons/NN_topic folders and adds each. CONFIGURE_DEPENDS: a new folder (or a file added
+# to one) re-runs CMake at the next build, without a manual reconfigure.
+function(course_add_lessons)
+  file(GLOB entries LIST_DIRECTORIES true CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/lessons/[0-9][0-9]_*)
+  file(GLOB files CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lessons/[0-9][0-9]_*/*)
+  list(SORT entries)
+  set(names "")
+  foreach(entry IN LISTS entries)
+    if(IS_DIRECTORY ${entry})
+      get_filename_component(name ${entry} NAME)
+      add_lesson(${name})
+      list(APPEND names ${name})
+    endif()
+  endforeach()
+  set(COURSE_LESSONS ${names} PARENT_SCOPE)
+endfunction()
+
 function(add_lesson name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;SMOKE_ARGS;LABELS;SMOKE_SETUP;SMOKE_ENV")
-  set(lib lesson_${name})
-  set(libs course::common)
-  if(arg_SOURCES)
-    add_library(${lib} STATIC ${arg_SOURCES})
-    target_include_directories(${lib} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-    target_link_libraries(${lib} PUBLIC course::common PRIVATE course::warnings)
-    course_use_pch(${lib})
-    set(libs ${lib})
+  set(dir ${PROJECT_SOURCE_DIR}/lessons/${name})
+  if(NOT name MATCHES "^[0-9][0-9]_[a-z0-9_]+$")
+    message(FATAL_ERROR "lessons/${name}: a lesson folder is named NN_topic (two digits, an "
+                        "underscore, lowercase words joined by _), e.g. 08_cnn")
+  endif()
+  set(missing "")
+  foreach(file IN LISTS COURSE_LESSON_FILES)
+    if(NOT EXISTS ${dir}/${file})
+      list(APPEND missing ${file})
+    endif()
+  endforeach()
+  if(missing)
+    string(REPLACE ";" ", " missing "${missing}")
+    message(FATAL_ERROR "lessons/${name} has no ${missing}. Every lesson folder holds main.cpp, "
+                        "test.cpp, reference.py, golden.json, expected.txt and README.md: see "
+                        "docs/writing-a-lesson.md")
   endif()
 
-  add_executable(${name} main.cpp)
-  target_link_libraries(${name} PRIVATE ${libs} course::warnings)
-  course_use_pch(${name})
+  add_executable(${name} ${dir}/main.cpp)
+  course_lesson_settings(${name})
 
   if(COURSE_BUILD_TESTS)
-    set(test_src ${PROJECT_SOURCE_DIR}/tests/lessons/test_${name}.cpp)
-    if(EXISTS ${test_src})
-      course_add_gtest(test_${name} ${test_src} LIBS ${libs})
-    endif()
-    set(expected ${PROJECT_SOURCE_DIR}/tests/expected/${name}.txt)
-    if(EXISTS ${expected})
-      # Run from a scratch directory, not the source or bin folder: a lesson must not depend on
-      # the working directory.
-      set(workdir ${CMAKE_BINARY_DIR}/test-workdir/${name})
-      file(MAKE_DIRECTORY ${workdir})
-      add_test(NAME lesson.${name}
-        COMMAND ${CMAKE_COMMAND}
-          # --out into the scratch folder: a test run never overwrites a learner's own outputs.
-          -DBINARY=$<TARGET_FILE:${name}> "-DARGS=${arg_SMOKE_ARGS};--out;${workdir}/out"
-          -DEXPECTED=${expected} -DWORKDIR=${workdir}
-          -P ${PROJECT_SOURCE_DIR}/cmake/CheckLessonOutput.cmake)
-      set_tests_properties(lesson.${name} PROPERTIES LABELS "lesson;${arg_LABELS}")
-      if(arg_SMOKE_ENV)
-        set_tests_properties(lesson.${name} PROPERTIES ENVIRONMENT "${arg_SMOKE_ENV}")
-      endif()
-      if(arg_SMOKE_SETUP)
-        list(GET arg_SMOKE_SETUP 0 first)
-        if(first MATCHES "\\.py$")
-          find_package(Python3 REQUIRED COMPONENTS Interpreter)
-          list(PREPEND arg_SMOKE_SETUP ${Python3_EXECUTABLE})
-        endif()
-        add_test(NAME lesson.${name}.setup COMMAND ${arg_SMOKE_SETUP})
-        set_tests_properties(lesson.${name}.setup PROPERTIES FIXTURES_SETUP ${name}_data
-                             LABELS "lesson")
-        set_tests_properties(lesson.${name} PROPERTIES FIXTURES_REQUIRED ${name}_data)
-      endif()
+    course_add_gtest(test_${name} ${dir}/test.cpp LIBS course::test_support)
+    course_lesson_settings(test_${name})
+    set(workdir ${CMAKE_BINARY_DIR}/test-workdir/${name})
+    file(MAKE_DIRECTORY ${workdir})
+    # Run from a scratch folder, not the source or bin folder: a lesson must not depend on the
+    # working directory; --out into that folder: a test never overwrites a learner's outputs.
+    add_test(NAME lesson.${name}
+      COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:${name}> -DEXPECTED=${dir}/expected.txt
+              -DWORKDIR=${workdir} -P ${PROJECT_SOURCE_DIR}/cmake/CheckLessonOutput.cmake)
+    set_tests_properties(lesson.${name} PROPERTIES LABELS lesson)
+    if(EXISTS ${dir}/lesson.cmake)
+      include(${dir}/lesson.cmake)
     endif()
   endif()
 endfunction()
 
-# course_add_gtest(name source LIBS libs...): one GoogleTest executable, discovered by ctest.
-# Tests named *_CUDA call GTEST_SKIP() without a GPU; ctest then reports them as skipped.
+# What both executables of a lesson share: the lesson's folder and lessons/ on the include path
+# ("cnn.h" from its own folder, "08_cnn/cnn.h" from a later lesson), course::common, warnings,
+# the precompiled header.
+function(course_lesson_settings target)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/lessons)
+  target_link_libraries(${target} PRIVATE course::common course::warnings)
+  course_use_pch(${target})
+endfunction()
+
+# course_add_gtest(name source LIBS libs... LABELS labels...): one GoogleTest executable,
+# discovered by ctest. Tests named *_CUDA call GTEST_SKIP() without a GPU; ctest then reports them
+# as skipped.
 function(course_add_gtest name source)
   cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "LIBS;LABELS")
   add_executable(${name} ${source})
   target_link_libraries(${name} PRIVATE ${arg_LIBS} course::test_support GTest::gtest_main
                         course::warnings)
   course_use_pch(${name})
+  # Tests run for seconds and spend them in LibTorch's own (compiled) kernels: -O1 compiles a
+  # test about 2 s faster than -O3 (docs/building.md), and the lesson binary keeps -O3.
+  target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
   set(labels unit ${arg_LABELS})
+  # gtest_discover_tests takes PROPERTIES as key/value pairs: a list value would break the
+  # pairing, so the labels go in with their separators escaped.
+  string(REPLACE ";" "\\;" labels "${labels}")
   # Prefixed with the executable's name, so `ctest -R 02_autograd` selects a lesson's unit tests.
   gtest_discover_tests(${name} TEST_PREFIX "${name}."
     DISCOVERY_MODE PRE_TEST  # list the tests when ctest runs, not at build time

@@ -27,8 +27,13 @@ GPU_SECTION = [
     "time the lessons with `--device cuda` against `--device cpu`.",
     "",
 ]
-DEFAULT_LESSONS = ["04_linear_regression", "05_logistic_regression", "06_datasets", "07_mlp",
-                   "08_cnn"]
+
+
+def benchmarked_lessons():
+    """Every lesson folder whose smoke run prints a RESULT line (its expected.txt checks one): the
+    list comes from the folders, so a new training lesson is benchmarked without an edit here."""
+    return sorted(path.parent.name for path in (REPO / "lessons").glob("[0-9][0-9]_*/expected.txt")
+                  if any(line.startswith("RESULT lesson=") for line in path.read_text().splitlines()))
 
 
 def run(command, env):
@@ -89,7 +94,7 @@ def main():
     p.add_argument("--bin", required=True, help="folder with the lesson binaries")
     p.add_argument("--python", default=sys.executable, help="Python with the same torch")
     p.add_argument("--threads", type=int, default=2, help="intra-op threads on both sides")
-    p.add_argument("--lessons", nargs="*", default=DEFAULT_LESSONS)
+    p.add_argument("--lessons", nargs="*", default=benchmarked_lessons())
     p.add_argument("--smoke", action="store_true", help="pass --smoke (checks the driver only)")
     p.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     args = p.parse_args()

@@ -7,14 +7,15 @@
 
 #include <iostream>
 
-#include "course/compat.h"
+#include "course/lesson.h"
 
 int main() {
   fmt::print("LibTorch (compiled against): {}\n", course::torch_version());
   fmt::print("MKL: {}  oneDNN (MKLDNN): {}  OpenMP: {}\n", at::hasMKL() ? "yes" : "no",
              at::hasMKLDNN() ? "yes" : "no", at::hasOpenMP() ? "yes" : "no");
   fmt::print("CUDA available: {}  GPUs: {}  cuDNN available: {}\n",
-             torch::cuda::is_available() ? "yes" : "no", course::cuda_device_count(),
+             torch::cuda::is_available() ? "yes" : "no",
+             torch::cuda::is_available() ? torch::cuda::device_count() : 0,
              torch::cuda::cudnn_is_available() ? "yes" : "no");
   fmt::print("intra-op threads: {}  inter-op threads: {}\n", at::get_num_threads(),
              at::get_num_interop_threads());

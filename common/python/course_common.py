@@ -1,5 +1,6 @@
 """course_common.py: what every reference.py shares, the Python twin of common/ (flags, data
-location, Fashion-MNIST reading, the RESULT line that ./course bench reads).
+location, Fashion-MNIST reading and normalisation, the epoch history and the RESULT line that
+./course bench reads, the confusion matrix as text).
 
 A reference.py puts this folder on sys.path:
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "common" / "python"))
@@ -17,6 +18,10 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+# Mean and standard deviation of the training pixels after /255 (course::kFashionMean, kFashionStd).
+FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
+# --smoke: samples per split (course::kSmokeSamples).
+SMOKE_SAMPLES = 512
 FASHION_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
@@ -98,11 +103,67 @@ def load_fashion_mnist(directory, train, limit=0):
     return images, labels
 
 
-def result_line(**values):
-    """The one line ./course bench reads: RESULT key=value ... (same keys as the C++ side)."""
-    text = " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in values.items())
-    print(f"RESULT {text}", flush=True)
+def load_fashion(args, train):
+    """The split found through --data-dir, the first SMOKE_SAMPLES with --smoke:
+    course::load_fashion_mnist(options, train)."""
+    directory = find_dataset("fashion-mnist", args.data_dir, FASHION_FILES)
+    return load_fashion_mnist(directory, train, SMOKE_SAMPLES if args.smoke else 0)
+
+
+def normalize_fashion(images):
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28): course::normalize_fashion."""
+    return ((images.float() / 255.0 - FASHION_MEAN) / FASHION_STD).unsqueeze(1)
+
+
+def result_line(lesson, **values):
+    """The one line ./course bench reads, as course::print_result writes it:
+    RESULT lesson=NN_topic key=value ..., each number with 6 significant digits."""
+    text = " ".join(f"{k}={v:.6g}" for k, v in values.items())
+    print(f"RESULT lesson={lesson} {text}", flush=True)
+
+
+class History:
+    """course::History: one row per epoch with the same columns, written to <out>/metrics.csv at
+    once; print_result computes the RESULT line from the rows. (The C++ side also draws the
+    curves.)"""
+
+    def __init__(self, out_dir, columns):
+        self.columns = ["epoch"] + list(columns)
+        self.rows = []
+        self.path = pathlib.Path(out_dir) / "metrics.csv"
+        self.path.write_text(",".join(self.columns) + "\n")
+
+    def add(self, epoch, values):
+        row = [float(epoch)] + [float(v) for v in values]
+        if len(row) != len(self.columns):
+            raise ValueError(f"metrics row has {len(row)} values for {len(self.columns)} columns")
+        self.rows.append(row)
+        with self.path.open("a") as f:
+            f.write(",".join(f"{v:.10g}" for v in row) + "\n")
+
+    def column(self, name):
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    def last(self, name):
+        return self.column(name)[-1]
+
+    def print_result(self, lesson, train_samples):
+        seconds, compute = self.column("seconds"), self.column("compute_seconds")
+        total, epochs = sum(seconds), len(seconds)
+        result_line(lesson, epochs=epochs, epoch_time_s=total / epochs,
+                    train_samples_per_s=train_samples * epochs / total,
+                    test_acc=self.last("test_acc"), outside_share=1.0 - sum(compute) / total)
+
+
+def format_confusion(matrix, names=FASHION_CLASSES):
+    """course::format_confusion: one line per true class, the counts and the recall."""
+    corner = "true \\ pred"
+    text = f"{corner:<14}" + "".join(f"{p:>6}" for p in range(matrix.shape[0])) + "  recall\n"
+    for t, row in enumerate(matrix.tolist()):
+        text += f"{f'{t} {names[t]}':<14}" + "".join(f"{count:>6}" for count in row)
+        text += f"  {row[t] / sum(row) if sum(row) else 0.0:.3f}\n"
+    return text
 
 
 class Stopwatch:

@@ -5,12 +5,10 @@
 
 #include <stdexcept>
 
-#include "course/compat.h"
-
 namespace course {
 
 torch::Device choose_device(const std::string& spec) {
-  const int gpus = cuda_device_count();
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
   if (spec == "auto") return gpus > 0 ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (spec == "cpu") return torch::Device(torch::kCPU);
   if (spec.rfind("cuda", 0) == 0) {

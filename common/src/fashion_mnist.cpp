@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "course/data.h"
+
 namespace course {
 namespace {
 
@@ -125,6 +127,19 @@ FashionMnist load_fashion_mnist(const std::filesystem::path& dir, bool train, in
     split.labels = split.labels.slice(0, 0, limit).clone();
   }
   return split;
+}
+
+FashionMnist load_fashion_mnist(const Options& options, bool train) {
+  const auto dir = find_dataset("fashion-mnist", options.data_dir, fashion_mnist_files());
+  return load_fashion_mnist(dir, train, options.smoke ? kSmokeSamples : 0);
+}
+
+torch::Tensor normalize_fashion(const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 3 && images.scalar_type() == torch::kUInt8,
+              "normalize_fashion expects uint8 images (N, H, W), got ", images.scalar_type(), " ",
+              images.sizes());
+  const auto pixels = images.to(torch::kFloat32).div(255.0);              // (N, 28, 28) in 0..1
+  return pixels.sub(kFashionMean).div(kFashionStd).unsqueeze(/*dim=*/1);  // (N, 1, 28, 28)
 }
 
 }  // namespace course

@@ -73,4 +73,31 @@ torch::Tensor make_grid(const torch::Tensor& images, int columns, int padding) {
   return channels == 1 ? grid.squeeze(0) : grid;
 }
 
+void save_captioned_grid(const torch::Tensor& images,
+                         const std::vector<std::pair<std::string, std::string>>& captions,
+                         const std::filesystem::path& path, int columns, int scale) {
+  TORCH_CHECK(images.dim() == 3 && images.scalar_type() == torch::kUInt8,
+              "save_captioned_grid expects uint8 images (N, H, W), got ", images.scalar_type(), " ",
+              images.sizes());
+  TORCH_CHECK(static_cast<int64_t>(captions.size()) == images.size(0),
+              "save_captioned_grid: ", captions.size(), " captions for ", images.size(0),
+              " images");
+  constexpr int kCaptionHeight = 34;
+  const auto font = cv::FONT_HERSHEY_SIMPLEX;
+  std::vector<torch::Tensor> tiles;
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    cv::Mat gray = to_mat(images[i]), big, tile;                 // H x W
+    cv::resize(gray, big, {}, scale, scale, cv::INTER_NEAREST);  // scale*H x scale*W
+    cv::cvtColor(big, big, cv::COLOR_GRAY2BGR);
+    cv::copyMakeBorder(big, tile, 0, kCaptionHeight, 0, 0, cv::BORDER_CONSTANT,
+                       cv::Scalar(255, 255, 255));
+    const auto& [first, second] = captions[static_cast<std::size_t>(i)];
+    cv::putText(tile, first, {3, big.rows + 14}, font, 0.4, cv::Scalar(0, 130, 0), 1, cv::LINE_AA);
+    cv::putText(tile, second, {3, big.rows + 29}, font, 0.4, cv::Scalar(0, 0, 200), 1, cv::LINE_AA);
+    tiles.push_back(from_mat(tile));  // (3, scale*H + caption, scale*W) uint8, RGB
+  }
+  TORCH_CHECK(!tiles.empty(), "save_captioned_grid: no images");
+  save_png(make_grid(torch::stack(tiles), columns, /*padding=*/4), path);
+}
+
 }  // namespace course

@@ -3,11 +3,12 @@
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <torch/version.h>
 
+#include <cstdio>
 #include <iostream>
 
 #include "course/build_info.h"
-#include "course/compat.h"
 #include "course/device.h"
 #include "course/seed.h"
 
@@ -32,6 +33,24 @@ Lesson begin_lesson(const Flags& flags) {
   fmt::print("== {} | LibTorch {} | device {} | threads {} | seed {}\n", flags.lesson(),
              torch_version(), describe_device(lesson.device), at::get_num_threads(), options.seed);
   return lesson;
+}
+
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t count = 0;
+  for (const auto& parameter : module.parameters()) count += parameter.numel();
+  return count;
+}
+
+std::string torch_version() {
+  return fmt::format("{}.{}.{}", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+}
+
+void print_result(const std::string& lesson,
+                  const std::vector<std::pair<std::string, double>>& values) {
+  std::string line = "RESULT lesson=" + lesson;
+  for (const auto& [key, value] : values) line += fmt::format(" {}={:.6g}", key, value);
+  fmt::print("{}\n", line);
+  std::fflush(stdout);
 }
 
 int report_error(const std::exception& error) {

@@ -1,24 +1,17 @@
-// cnn.h: lesson 08's model and helpers: a small convolutional network (conv, batch norm, ReLU,
-// max pooling, dropout, linear head), one training step, the cosine schedule, light augmentation,
-// the confusion matrix and the two pictures the lesson saves. main.cpp and
-// tests/lessons/test_08_cnn.cpp both use them.
+// cnn.h: lesson 08's model, a small convolutional network for 28x28 gray images, in LibTorch's
+// own idiom (an options struct, CnnImpl, TORCH_MODULE). Lesson 08 trains it; later lessons include
+// it as "08_cnn/cnn.h" (the GAN's judge in 14, the model exported in 15 and 16, sped up in 19).
 #pragma once
 
 #include <torch/torch.h>
 
-#include <array>
 #include <cstdint>
-#include <filesystem>
-#include <string>
 
-namespace course::cnn {
+namespace course {
 
-// ---------------------------------------------------------------------------------------------
-// The model
-// ---------------------------------------------------------------------------------------------
 // Dimension legend: B = batch, C = channels, H x W = image height x width.
 
-/// The widths of a Cnn. The defaults are the lesson's model.
+/// The widths of a Cnn. The defaults are lesson 08's model.
 struct CnnOptions {
   TORCH_ARG(int64_t, channels1) = 32;  ///< feature maps after the first conv (28x28)
   TORCH_ARG(int64_t, channels2) = 64;  ///< feature maps after the second conv (14x14)
@@ -34,14 +27,43 @@ struct CnnOptions {
 /// The convs have no bias: the batch norm right after them subtracts the mean anyway.
 class CnnImpl : public torch::nn::Module {
  public:
-  explicit CnnImpl(const CnnOptions& options = {});
+  explicit CnnImpl(const CnnOptions& options_ = {}) : options(options_) {
+    namespace nn = torch::nn;
+    // Python: nn.Conv2d(1, 32, kernel_size=3, padding=1, bias=False)
+    conv1 = register_module(
+        "conv1",
+        nn::Conv2d(
+            nn::Conv2dOptions(1, options.channels1(), /*kernel_size=*/3).padding(1).bias(false)));
+    bn1 = register_module("bn1", nn::BatchNorm2d(options.channels1()));
+    conv2 = register_module(
+        "conv2",
+        nn::Conv2d(nn::Conv2dOptions(options.channels1(), options.channels2(), /*kernel_size=*/3)
+                       .padding(1)
+                       .bias(false)));
+    bn2 = register_module("bn2", nn::BatchNorm2d(options.channels2()));
+    // Two 2x2 poolings turn 28x28 into 7x7.
+    fc = register_module("fc", nn::Linear(options.channels2() * 7 * 7, options.hidden()));
+    dropout = register_module("dropout", nn::Dropout(nn::DropoutOptions(options.dropout())));
+    head = register_module("head", nn::Linear(options.hidden(), options.classes()));
+  }
 
   /// images (B, 1, 28, 28), normalised -> logits (B, classes).
-  torch::Tensor forward(torch::Tensor images);
+  torch::Tensor forward(const torch::Tensor& images) {
+    TORCH_CHECK(
+        images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
+        "Cnn expects images (B, 1, 28, 28), got ", images.sizes(),
+        "; for (B, 28, 28) add the channel with images.unsqueeze(1)");
+    auto x = torch::relu(bn1(conv1(images)));     // (B, C1, 28, 28)
+    x = torch::max_pool2d(x, /*kernel_size=*/2);  // (B, C1, 14, 14)
+    x = torch::relu(bn2(conv2(x)));               // (B, C2, 14, 14)
+    x = torch::max_pool2d(x, /*kernel_size=*/2);  // (B, C2, 7, 7)
+    x = x.flatten(/*start_dim=*/1);               // (B, C2 * 49)
+    x = dropout(torch::relu(fc(x)));              // (B, hidden); dropout only in train()
+    return head(x);                               // (B, classes)
+  }
 
   CnnOptions options;
-
-  // Public, so that the tests can look at the batch norm statistics.
+  // Public, so that a lesson (and its tests) can look at the batch norm statistics.
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Linear fc{nullptr}, head{nullptr};
@@ -49,66 +71,4 @@ class CnnImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Cnn);
 
-/// Number of trainable numbers in a module.
-int64_t parameter_count(const torch::nn::Module& module);
-
-// ---------------------------------------------------------------------------------------------
-// Data
-// ---------------------------------------------------------------------------------------------
-
-/// Fashion-MNIST's mean and standard deviation over the training pixels (after /255).
-constexpr double kPixelMean = 0.2860;
-constexpr double kPixelStd = 0.3530;
-
-/// uint8 images (N, 28, 28) -> normalised float images (N, 1, 28, 28): (x / 255 - mean) / std.
-torch::Tensor normalize_images(const torch::Tensor& images);
-
-/// Light augmentation: flips each image of a batch (B, C, H, W) left-right with probability 0.5,
-/// using the default generator. Clothes look like clothes in a mirror, so labels stay right.
-torch::Tensor random_flip(const torch::Tensor& images);
-
-// ---------------------------------------------------------------------------------------------
-// Training
-// ---------------------------------------------------------------------------------------------
-
-/// What one training step gives back, detached from the graph. No .item() here: reading a number
-/// waits for the device, so the caller does it only when it logs.
-struct StepResult {
-  torch::Tensor loss;    ///< () mean cross-entropy of the batch, before the step
-  torch::Tensor logits;  ///< (B, classes), before the step
-};
-
-/// One optimizer step on a batch: forward, cross-entropy, backward, step. The model must be in
-/// train() mode (batch norm uses the batch's statistics and updates its running ones).
-StepResult train_step(Cnn& model, torch::optim::Optimizer& optimizer, const torch::Tensor& images,
-                      const torch::Tensor& labels);
-
-// ---------------------------------------------------------------------------------------------
-// Looking at the mistakes
-// ---------------------------------------------------------------------------------------------
-
-/// The class names, as course::kFashionClasses holds them.
-using ClassNames = std::array<const char*, 10>;
-
-/// Counts (classes, classes) int64: entry [t][p] is how many samples of true class t were
-/// predicted as class p. Rows are true classes, columns predictions; the diagonal is correct.
-/// Throws when the two tensors differ in length or hold a value outside 0..classes-1.
-torch::Tensor confusion_matrix(const torch::Tensor& predicted, const torch::Tensor& labels,
-                               int64_t classes);
-
-/// The matrix as text: one row per true class with its name, the counts, and the share of that
-/// class that was classified right ("recall").
-std::string format_confusion(const torch::Tensor& matrix, const ClassNames& names);
-
-/// Draws the matrix with OpenCV (cells shaded by their share of the row, counts written in) and
-/// writes a PNG.
-void save_confusion_png(const torch::Tensor& matrix, const ClassNames& names,
-                        const std::filesystem::path& path);
-
-/// Saves up to `count` misclassified images (uint8 (N, 28, 28)) as one grid PNG, each tile
-/// enlarged and labelled with the true and the predicted class. Returns how many it drew.
-int64_t save_mistakes_png(const torch::Tensor& images, const torch::Tensor& labels,
-                          const torch::Tensor& predicted, const ClassNames& names, int64_t count,
-                          const std::filesystem::path& path);
-
-}  // namespace course::cnn
+}  // namespace course

@@ -6,10 +6,10 @@
 //   - why train() and eval() matter: batch norm normalises with the batch's own statistics while
 //     training and with its running averages when evaluating; dropout is on only while training
 //   - light data augmentation: each training image is flipped left-right with probability 0.5
-//   - reading the result: a confusion matrix (printed and saved as a PNG) and a grid of the test
-//     images the model got wrong
+//   - reading the result: a confusion matrix (counted here with index_put_, printed and drawn)
+//     and a grid of the test images the model got wrong
 // What it leaves out on purpose: a validation split and checkpoints (lesson 07), deeper networks
-// (residual blocks), mixed precision and a DataLoader (the data fits in one tensor).
+// (residual blocks, lesson 09), mixed precision (19) and a DataLoader (the data fits in a tensor).
 //
 // Run:  ./course run 08               (10 epochs, about 0.925 test accuracy, about 3 minutes on
 //                                      2 idle CPU cores)
@@ -17,66 +17,77 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <cstdio>
-#include <numeric>
 #include <stdexcept>
+#include <vector>
 
 #include "cnn.h"
-#include "course/data.h"
+#include "course/confusion.h"
 #include "course/device.h"
 #include "course/fashion_mnist.h"
+#include "course/history.h"
+#include "course/image.h"
 #include "course/lesson.h"
-#include "course/metrics.h"
-#include "course/plot.h"
 #include "course/progress.h"
 #include "course/schedule.h"
 #include "course/timer.h"
 
-namespace cnn = course::cnn;
+// Dimension legend: N = images in a split, B = images in a batch, 10 classes.
 
-// ============================================================================================
-// Configuration
-// ============================================================================================
+// ==== Configuration ==============================================================================
 struct Config {
-  cnn::CnnOptions model;        // 32 then 64 feature maps, 128 hidden units, dropout 0.3
+  course::CnnOptions model;     // 32 then 64 feature maps, 128 hidden units, dropout 0.3
   double lr = 1e-3;             // Adam's peak learning rate; cosine decay to 0 over the run
   int64_t batch_size = 128;     // images per step
   bool flip = true;             // random left-right flips while training (--no-flip: off)
   int64_t mistakes_shown = 32;  // misclassified test images drawn in mistakes.png
 };
 constexpr int kEpochs = 10;           // default --epochs
-constexpr int64_t kSmokeLimit = 512;  // --smoke: images per split
 constexpr int64_t kLogEvery = 50;     // steps between progress updates (and NaN checks)
 constexpr int64_t kEvalBatch = 1000;  // images per forward pass when evaluating
 
-// ============================================================================================
-// Data: normalised images (N, 1, 28, 28) and labels (N,), on the training device
-// ============================================================================================
+// ==== Data: normalised images (N, 1, 28, 28) and labels (N,), on the training device ============
 struct Data {
   torch::Tensor x_train, y_train, x_test, y_test;
   torch::Tensor test_images;  // (N, 28, 28) uint8 on the CPU, for the picture of the mistakes
 };
 
 Data load_data(const course::Options& options, torch::Device device) {
-  const auto dir =
-      course::find_dataset("fashion-mnist", options.data_dir, course::fashion_mnist_files());
-  const auto train =
-      course::load_fashion_mnist(dir, /*train=*/true, options.smoke ? kSmokeLimit : 0);
-  const auto test =
-      course::load_fashion_mnist(dir, /*train=*/false, options.smoke ? kSmokeLimit : 0);
-  return {cnn::normalize_images(train.images).to(device), train.labels.to(device),
-          cnn::normalize_images(test.images).to(device), test.labels.to(device), test.images};
+  const auto train = course::load_fashion_mnist(options, /*train=*/true);
+  const auto test = course::load_fashion_mnist(options, /*train=*/false);
+  return {course::normalize_fashion(train.images).to(device), train.labels.to(device),
+          course::normalize_fashion(test.images).to(device), test.labels.to(device), test.images};
 }
 
-// ============================================================================================
-// Train and evaluate
-// ============================================================================================
+// Augmentation: flips each image of a batch (B, C, H, W) left-right with probability 0.5. Clothes
+// look like clothes in a mirror, so the labels stay right.
+torch::Tensor random_flip(const torch::Tensor& images) {
+  const auto flip = torch::rand({images.size(0), 1, 1, 1}, images.options()) < 0.5;  // (B,1,1,1)
+  return torch::where(flip, images.flip({3}), images);  // Python: images.flip(3) mirrors W
+}
+
+// ==== One training step: the four lines every training loop has ==================================
+struct StepResult {
+  torch::Tensor loss;    // () mean cross-entropy of the batch, before the step; no .item() here:
+  torch::Tensor logits;  // (B, 10)  reading a number waits for the device
+};
+
+StepResult train_step(course::Cnn& model, torch::optim::Optimizer& optimizer,
+                      const torch::Tensor& images, const torch::Tensor& labels) {
+  optimizer.zero_grad();                       // gradients add up unless cleared
+  const auto logits = model->forward(images);  // (B, 10)
+  const auto loss = torch::nn::functional::cross_entropy(logits, labels);
+  loss.backward();   // d loss / d every parameter
+  optimizer.step();  // Adam's update
+  return {loss.detach(), logits.detach()};
+}
+
+// ==== An epoch, and evaluation ===================================================================
 struct Score {
   double loss = 0, accuracy = 0, compute_seconds = 0;
   torch::Tensor predicted;  // (N,) int64 on the CPU (evaluate only)
 };
 
-Score evaluate(cnn::Cnn& model, const torch::Tensor& x, const torch::Tensor& y) {
+Score evaluate(course::Cnn& model, const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;  // Python: with torch.no_grad():
   model->eval();               // batch norm: running averages; dropout: off
   course::Stopwatch clock;
@@ -98,12 +109,12 @@ Score evaluate(cnn::Cnn& model, const torch::Tensor& x, const torch::Tensor& y) 
           all};
 }
 
-Score train_epoch(cnn::Cnn& model, torch::optim::Optimizer& optimizer, const Data& data,
+Score train_epoch(course::Cnn& model, torch::optim::Optimizer& optimizer, const Data& data,
                   const Config& config, int epoch, int epochs) {
   model->train();  // batch norm: batch statistics; dropout: on
   const int64_t n = data.x_train.size(0);
   const int64_t steps = (n + config.batch_size - 1) / config.batch_size;
-  const auto order = torch::randperm(n, torch::kInt64).to(data.x_train.device());  // (n,)
+  const auto order = torch::randperm(n, torch::kInt64).to(data.x_train.device());  // (N,)
   course::ProgressBar bar(steps, fmt::format("epoch {}/{}", epoch, epochs));
   auto loss_sum = torch::zeros({}, data.x_train.options());
   auto correct = torch::zeros({}, data.y_train.options());
@@ -115,20 +126,18 @@ Score train_epoch(cnn::Cnn& model, torch::optim::Optimizer& optimizer, const Dat
     const auto index = order.slice(0, step * config.batch_size, (step + 1) * config.batch_size);
     auto x = data.x_train.index_select(0, index);        // (B, 1, 28, 28)
     const auto y = data.y_train.index_select(0, index);  // (B,)
-    if (config.flip) x = cnn::random_flip(x);
+    if (config.flip) x = random_flip(x);
     course::Stopwatch clock;
-    const auto result = cnn::train_step(model, optimizer, x, y);
+    const auto result = train_step(model, optimizer, x, y);
     course::synchronize(x.device());
     compute_seconds += clock.seconds();
     loss_sum += result.loss * x.size(0);
     correct += result.logits.argmax(/*dim=*/1).eq(y).sum();
     if ((step + 1) % kLogEvery == 0 || step + 1 == steps) {  // read numbers only here
-      const double seen = static_cast<double>(std::min(n, (step + 1) * config.batch_size));
-      const double loss = loss_sum.item<double>() / seen;
+      const double loss = loss_sum.item<double>() / std::min(n, (step + 1) * config.batch_size);
       if (!std::isfinite(loss)) {
         throw std::runtime_error(
-            fmt::format("loss became NaN at epoch {}; lower --lr (now {}) or check the data", epoch,
-                        config.lr));
+            fmt::format("loss became {} at epoch {}; lower --lr (now {})", loss, epoch, config.lr));
       }
       bar.update(step + 1, fmt::format("loss {:.4f}", loss));
     }
@@ -137,9 +146,50 @@ Score train_epoch(cnn::Cnn& model, torch::optim::Optimizer& optimizer, const Dat
   return {loss_sum.item<double>() / n, correct.item<double>() / n, compute_seconds, {}};
 }
 
-// ============================================================================================
-// main: data, model, train, look at the mistakes, report
-// ============================================================================================
+// ==== Reading the result =========================================================================
+// (classes, classes) int64: entry [t][p] counts the images of true class t predicted as p.
+torch::Tensor confusion_matrix(const torch::Tensor& predicted, const torch::Tensor& labels,
+                               int64_t classes) {
+  TORCH_CHECK(predicted.dim() == 1 && labels.dim() == 1 && predicted.size(0) == labels.size(0),
+              "confusion_matrix expects two 1-D tensors of the same length, got predicted ",
+              predicted.sizes(), " and labels ", labels.sizes());
+  const auto p = predicted.to(torch::kCPU, torch::kInt64);
+  const auto t = labels.to(torch::kCPU, torch::kInt64);
+  const auto both = torch::cat({p, t});
+  TORCH_CHECK(both.numel() == 0 ||
+                  (both.min().item<int64_t>() >= 0 && both.max().item<int64_t>() < classes),
+              "confusion_matrix: class numbers must be 0..", classes - 1);
+  auto matrix = torch::zeros({classes, classes}, torch::kInt64);  // (true, predicted)
+  // Adds 1 at [t[i], p[i]] for every i; accumulate=true sums repeated positions.
+  // Python: matrix.index_put_((t, p), torch.ones_like(t), accumulate=True)
+  matrix.index_put_({t, p}, torch::ones_like(t), /*accumulate=*/true);
+  return matrix;
+}
+
+// Draws up to `count` misclassified test images, each captioned with its true class (green) and
+// the model's answer (red). Returns how many it drew (0: no file written).
+int64_t save_mistakes(const torch::Tensor& images, const torch::Tensor& labels,
+                      const torch::Tensor& predicted, int64_t count,
+                      const std::filesystem::path& path) {
+  const auto wrong = predicted.cpu().ne(labels.cpu()).nonzero().flatten();  // indices
+  const auto shown = wrong.slice(0, 0, count);
+  if (shown.numel() == 0) return 0;
+  auto short_name = [](int64_t label) {  // "T-shirt/top" -> "T-shirt": fits under a tile
+    const std::string& name = course::kFashionClasses.at(label);
+    return name.substr(0, name.find('/'));
+  };
+  std::vector<std::pair<std::string, std::string>> captions;
+  for (int64_t i = 0; i < shown.size(0); ++i) {
+    const int64_t index = shown[i].item<int64_t>();
+    captions.emplace_back(short_name(labels[index].item<int64_t>()),
+                          short_name(predicted[index].item<int64_t>()));
+  }
+  course::save_captioned_grid(images.index_select(0, shown), captions, path);
+  return shown.size(0);
+}
+
+// ==== main: data, model, train, look at the mistakes, report =====================================
+#ifndef COURSE_TESTING  // test.cpp includes this file for the functions above, with its own main
 int main(int argc, char** argv) {
   try {
     Config config;
@@ -147,11 +197,10 @@ int main(int argc, char** argv) {
     defaults.epochs = kEpochs;
     course::Flags flags("08_cnn", "A small CNN on Fashion-MNIST, with its confusion matrix",
                         defaults);
-    CLI::App& app = flags.app();
-    app.add_option("--lr", config.lr, "Adam's peak learning rate")->check(CLI::Range(1e-6, 1.0));
-    app.add_option("--batch-size", config.batch_size)->check(CLI::Range(1, 60000));
-    app.add_option("--dropout", config.model.dropout())->check(CLI::Range(0.0, 0.99));
-    app.add_flag("!--no-flip", config.flip, "Train without the random left-right flips");
+    flags.add("--lr", config.lr, "Adam's peak learning rate", {1e-6, 1.0});
+    flags.add("--batch-size", config.batch_size, "Images per step", {1, 60000});
+    flags.add("--dropout", config.model.dropout(), "Chance to zero a hidden unit", {0.0, 0.99});
+    flags.add_switch("--no-flip", config.flip, "Train without the random left-right flips");
     const course::Options& options = flags.parse(argc, argv);
     const course::Lesson lesson = course::begin_lesson(flags);
 
@@ -161,72 +210,52 @@ int main(int argc, char** argv) {
     fmt::print("data: {} train, {} test images, each (1, 28, 28)\n", n_train, data.x_test.size(0));
 
     // ---- 2. Model and optimizer -------------------------------------------------------------
-    cnn::Cnn model(config.model);
+    course::Cnn model(config.model);
     model->to(lesson.device);
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
     fmt::print("model: CNN conv {}-{}, hidden {}, dropout {} ({} parameters)\n",
                config.model.channels1(), config.model.channels2(), config.model.hidden(),
-               config.model.dropout(), cnn::parameter_count(*model));
+               config.model.dropout(), course::parameter_count(*model));
     fmt::print("training: Adam lr {} (cosine to 0), batch {}, flips {}\n", config.lr,
                config.batch_size, config.flip ? "on" : "off");
 
     // ---- 3. Train: an epoch, a test pass, a log line ----------------------------------------
-    course::MetricsLog metrics(
-        lesson.out_dir / "metrics.csv",
-        {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"});
-    std::vector<double> epochs_x, train_loss, train_acc, test_loss, test_acc, seconds, compute;
+    course::History history(lesson.out_dir, {"train_loss", "train_acc", "test_loss", "test_acc",
+                                             "seconds", "compute_seconds"});
     Score test;
     for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-      course::Stopwatch epoch_clock;
+      course::Stopwatch clock;
       const Score train = train_epoch(model, optimizer, data, config, epoch, options.epochs);
       test = evaluate(model, data.x_test, data.y_test);
-      seconds.push_back(epoch_clock.seconds());
-      compute.push_back(train.compute_seconds + test.compute_seconds);
+      const double seconds = clock.seconds();
       fmt::print(
           "epoch {:2}/{} | train loss {:.4f} acc {:.4f} | test loss {:.4f} acc {:.4f} | "
           "{:.1f}s\n",
-          epoch, options.epochs, train.loss, train.accuracy, test.loss, test.accuracy,
-          seconds.back());
+          epoch, options.epochs, train.loss, train.accuracy, test.loss, test.accuracy, seconds);
       std::fflush(stdout);  // the line shows at once, also when the output goes to a file
-      epochs_x.push_back(epoch);
-      train_loss.push_back(train.loss);
-      train_acc.push_back(train.accuracy);
-      test_loss.push_back(test.loss);
-      test_acc.push_back(test.accuracy);
-      metrics.write({static_cast<double>(epoch), train.loss, train.accuracy, test.loss,
-                     test.accuracy, seconds.back()});
+      history.add(epoch, {train.loss, train.accuracy, test.loss, test.accuracy, seconds,
+                          train.compute_seconds + test.compute_seconds});
     }
 
     // ---- 4. Look at the mistakes: confusion matrix and misclassified images ------------------
-    const auto matrix = cnn::confusion_matrix(test.predicted, data.y_test, /*classes=*/10);
+    const auto matrix = confusion_matrix(test.predicted, data.y_test, /*classes=*/10);
     fmt::print("confusion matrix on {} test images (rows: true class, columns: predicted)\n{}",
-               data.y_test.size(0), cnn::format_confusion(matrix, course::kFashionClasses));
-    cnn::save_confusion_png(matrix, course::kFashionClasses, lesson.out_dir / "confusion.png");
-    const int64_t drawn = cnn::save_mistakes_png(data.test_images, data.y_test, test.predicted,
-                                                 course::kFashionClasses, config.mistakes_shown,
-                                                 lesson.out_dir / "mistakes.png");
+               data.y_test.size(0), course::format_confusion(matrix, course::kFashionClasses));
+    course::plot_confusion(matrix, course::kFashionClasses, lesson.out_dir / "confusion.png");
+    const int64_t drawn = save_mistakes(data.test_images, data.y_test, test.predicted,
+                                        config.mistakes_shown, lesson.out_dir / "mistakes.png");
     fmt::print("misclassified: {} of {} test images, {} of them drawn in mistakes.png\n",
                data.y_test.size(0) - matrix.diagonal().sum().item<int64_t>(), data.y_test.size(0),
                drawn);
 
     // ---- 5. Report: curves and the RESULT line ----------------------------------------------
-    course::plot_lines({{"train", epochs_x, train_loss}, {"test", epochs_x, test_loss}},
-                       "08_cnn: loss", "epoch", "cross-entropy", lesson.out_dir / "loss.png");
-    course::plot_lines({{"train", epochs_x, train_acc}, {"test", epochs_x, test_acc}},
-                       "08_cnn: accuracy", "epoch", "accuracy", lesson.out_dir / "acc.png");
-    fmt::print("wrote metrics.csv, loss.png, acc.png, confusion.png and mistakes.png in {}\n",
+    history.plot("08_cnn");
+    fmt::print("wrote metrics.csv, loss.png, accuracy.png, confusion.png and mistakes.png in {}\n",
                lesson.out_dir.string());
-    const double total_seconds = std::accumulate(seconds.begin(), seconds.end(), 0.0);
-    const double total_compute = std::accumulate(compute.begin(), compute.end(), 0.0);
-    const auto epochs = static_cast<double>(seconds.size());
-    fmt::print(
-        "RESULT lesson=08_cnn epochs={} epoch_time_s={:.4g} train_samples_per_s={:.6g} "
-        "test_acc={:.4f} outside_share={:.4f}\n",
-        seconds.size(), total_seconds / epochs,
-        static_cast<double>(n_train) * epochs / total_seconds, test_acc.back(),
-        1.0 - total_compute / total_seconds);
+    history.print_result("08_cnn", n_train);
     return 0;
   } catch (const std::exception& e) {
     return course::report_error(e);
   }
 }
+#endif  // COURSE_TESTING

@@ -5,7 +5,7 @@ RESULT line.
 
     python lessons/08_cnn/reference.py --threads 2     # train (10 epochs)
     python lessons/08_cnn/reference.py --smoke         # 512 images, seconds
-    python lessons/08_cnn/reference.py --golden        # write tests/golden/08_cnn.json
+    python lessons/08_cnn/reference.py --golden        # write lessons/08_cnn/golden.json
 """
 import math
 import pathlib
@@ -22,10 +22,8 @@ import course_common  # noqa: E402
 
 LESSON = "08_cnn"
 EPOCHS = 10
-SMOKE_LIMIT = 512
 LOG_EVERY = 50
 EVAL_BATCH = 1000
-PIXEL_MEAN, PIXEL_STD = 0.2860, 0.3530
 
 
 # ---- the model (cnn.h) ------------------------------------------------------------------------
@@ -50,11 +48,6 @@ class Cnn(nn.Module):
         x = x.flatten(1)                             # (B, C2 * 49)
         x = self.dropout(F.relu(self.fc(x)))         # (B, hidden)
         return self.head(x)                          # (B, classes)
-
-
-def normalize_images(images):
-    """uint8 (N, H, W) -> float (N, 1, H, W)."""
-    return ((images.float() / 255.0 - PIXEL_MEAN) / PIXEL_STD).unsqueeze(1)
 
 
 def random_flip(images):
@@ -85,19 +78,8 @@ def set_lr(optimizer, lr):
 
 def confusion_matrix(predicted, labels, classes):
     """(classes, classes) int64: [true, predicted] counts."""
-    return torch.bincount(labels * classes + predicted, minlength=classes * classes).reshape(
-        classes, classes)
-
-
-def format_confusion(matrix):
-    corner = "true \\ pred"
-    text = f"{corner:<14}"
-    text += "".join(f"{p:>6}" for p in range(matrix.shape[0])) + "  recall\n"
-    for t, row in enumerate(matrix.tolist()):
-        text += f"{f'{t} {course_common.FASHION_CLASSES[t]}':<14}"
-        text += "".join(f"{count:>6}" for count in row)
-        text += f"  {row[t] / sum(row) if sum(row) else 0.0:.3f}\n"
-    return text
+    matrix = torch.zeros(classes, classes, dtype=torch.int64)
+    return matrix.index_put_((labels, predicted), torch.ones_like(labels), accumulate=True)
 
 
 # ---- train and evaluate (main.cpp) ------------------------------------------------------------
@@ -148,13 +130,10 @@ def train_epoch(model, optimizer, x_train, y_train, args, epoch):
 
 def train(args):
     device, out = course_common.begin(args, LESSON)
-    directory = course_common.find_dataset("fashion-mnist", args.data_dir,
-                                           course_common.FASHION_FILES)
-    limit = SMOKE_LIMIT if args.smoke else 0
-    train_images, y_train = course_common.load_fashion_mnist(directory, True, limit)
-    test_images, y_test = course_common.load_fashion_mnist(directory, False, limit)
-    x_train, y_train = normalize_images(train_images).to(device), y_train.to(device)
-    x_test, y_test = normalize_images(test_images).to(device), y_test.to(device)
+    train_images, y_train = course_common.load_fashion(args, train=True)
+    test_images, y_test = course_common.load_fashion(args, train=False)
+    x_train, y_train = course_common.normalize_fashion(train_images).to(device), y_train.to(device)
+    x_test, y_test = course_common.normalize_fashion(test_images).to(device), y_test.to(device)
     print(f"data: {x_train.shape[0]} train, {x_test.shape[0]} test images, each (1, 28, 28)")
 
     model = Cnn(dropout=args.dropout).to(device)
@@ -164,30 +143,28 @@ def train(args):
     print(f"training: Adam lr {args.lr} (cosine to 0), batch {args.batch_size}, "
           f"flips {'off' if args.no_flip else 'on'}")
 
-    seconds, compute = [], []
+    history = course_common.History(out, ["train_loss", "train_acc", "test_loss", "test_acc",
+                                          "seconds", "compute_seconds"])
     for epoch in range(1, args.epochs + 1):
         clock = course_common.Stopwatch()
         train_loss, train_acc, train_compute = train_epoch(model, optimizer, x_train, y_train,
                                                            args, epoch)
         test_loss, test_acc, test_compute, predicted = evaluate(model, x_test, y_test)
-        seconds.append(clock.seconds())
-        compute.append(train_compute + test_compute)
+        seconds = clock.seconds()
         print(f"epoch {epoch:2}/{args.epochs} | train loss {train_loss:.4f} acc {train_acc:.4f} | "
-              f"test loss {test_loss:.4f} acc {test_acc:.4f} | {seconds[-1]:.1f}s", flush=True)
+              f"test loss {test_loss:.4f} acc {test_acc:.4f} | {seconds:.1f}s", flush=True)
+        history.add(epoch, [train_loss, train_acc, test_loss, test_acc, seconds,
+                            train_compute + test_compute])
 
     matrix = confusion_matrix(predicted, y_test.cpu(), 10)
     print(f"confusion matrix on {y_test.shape[0]} test images (rows: true class, columns: "
-          f"predicted)\n{format_confusion(matrix)}", end="")
+          f"predicted)\n{course_common.format_confusion(matrix)}", end="")
     print(f"misclassified: {y_test.shape[0] - matrix.diagonal().sum().item()} of "
           f"{y_test.shape[0]} test images")  # (the C++ side also draws them)
-    total, total_compute = sum(seconds), sum(compute)
-    course_common.result_line(lesson=LESSON, epochs=len(seconds),
-                              epoch_time_s=total / len(seconds),
-                              train_samples_per_s=x_train.shape[0] * len(seconds) / total,
-                              test_acc=test_acc, outside_share=1.0 - total_compute / total)
+    history.print_result(LESSON, x_train.shape[0])
 
 
-# ---- goldens (tests/lessons/test_08_cnn.cpp) --------------------------------------------------
+# ---- goldens (test.cpp) -------------------------------------------------------------------------
 def fixed_state(model):
     """Every weight from sin/cos of its position: no random stream, so the golden is stable."""
     state = {}
@@ -237,6 +214,13 @@ def write_golden():
                     "state": {name: t.clone() for name, t in model.state_dict().items()},
                     "eval_logits": eval_logits},
     }
+    # evaluate() of that stepped model on the same images: eval mode, so batch norm uses the
+    # running averages (not these four images' statistics).
+    eval_loss, eval_accuracy, _, eval_predicted = evaluate(model, images, labels)
+    cases["evaluate"] = {
+        "inputs": {"note": "the model of one_step/outputs/state, images and labels of one_step"},
+        "outputs": {"loss": eval_loss, "accuracy": eval_accuracy, "predicted": eval_predicted},
+    }
 
     # The confusion matrix of fixed predictions: 60 labels, every fourth prediction wrong.
     position = torch.arange(60)
@@ -264,7 +248,7 @@ def write_golden():
     # Normalising pixels: uint8 (2, 4, 4) -> float (2, 1, 4, 4).
     pixels = (torch.arange(32) * 8).to(torch.uint8).reshape(2, 4, 4)
     cases["normalize"] = {"inputs": {"images": pixels},
-                          "outputs": {"normalized": normalize_images(pixels)}}
+                          "outputs": {"normalized": course_common.normalize_fashion(pixels)}}
 
     import golden  # tests/support/golden.py
     golden.write(LESSON, cases)

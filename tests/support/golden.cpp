@@ -15,11 +15,13 @@ struct Golden::Data {
 };
 
 Golden::Golden(const std::string& lesson) : data_(std::make_unique<Data>()) {
-  data_->file = std::string(COURSE_GOLDEN_DIR) + "/" + lesson + ".json";
+  data_->file = std::string(COURSE_LESSONS_DIR) + "/" + lesson + "/golden.json";
   std::ifstream in(data_->file);
   if (!in) {
     throw std::runtime_error(
-        fmt::format("golden file {} missing: run ./course goldens", data_->file));
+        fmt::format("golden file {} missing: run ./course goldens (or python3 "
+                    "lessons/{}/reference.py --golden)",
+                    data_->file, lesson));
   }
   data_->json = nlohmann::json::parse(in);
 }

@@ -1,4 +1,4 @@
-// golden.h: reading tests/golden/<lesson>.json (written by the lesson's reference.py) and
+// golden.h: reading lessons/<lesson>/golden.json (written by the lesson's reference.py) and
 // comparing tensors with a tolerance.
 #pragma once
 
@@ -12,7 +12,7 @@ namespace course::testing {
 /// One golden file: named cases, each with input and output tensors (and scalars).
 class Golden {
  public:
-  /// Loads tests/golden/<lesson>.json; a missing or malformed file fails loudly.
+  /// Loads lessons/<lesson>/golden.json; a missing or malformed file fails loudly.
   explicit Golden(const std::string& lesson);
   ~Golden();
   Golden(Golden&&) noexcept;

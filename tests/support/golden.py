@@ -1,4 +1,4 @@
-"""golden.py: writing tests/golden/<lesson>.json from a lesson's reference.py.
+"""golden.py: writing lessons/<lesson>/golden.json from a lesson's reference.py.
 
 A golden file holds named cases; each case stores its inputs and the outputs Python PyTorch
 computed from them, so the C++ test never depends on a random-number stream. Values are rounded
@@ -9,7 +9,7 @@ import pathlib
 
 import torch
 
-GOLDEN_DIR = pathlib.Path(__file__).resolve().parent.parent / "golden"
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _number(value):
@@ -37,12 +37,12 @@ def encode(value):
 
 
 def write(lesson, cases):
-    """Writes GOLDEN_DIR/<lesson>.json with the given {case: {"inputs": ..., "outputs": ...}}."""
-    path = GOLDEN_DIR / f"{lesson}.json"
+    """Writes lessons/<lesson>/golden.json with the given {case: {"inputs": ..., "outputs": ...}}."""
+    path = REPO / "lessons" / lesson / "golden.json"
     document = {"lesson": lesson, "generated_by": f"lessons/{lesson}/reference.py --golden",
                 "cases": encode(cases)}
     path.write_text(_dump(document) + "\n")
-    print(f"wrote {path.relative_to(GOLDEN_DIR.parent.parent)}")
+    print(f"wrote {path.relative_to(REPO)}")
 
 
 def _dump(value, indent=0):

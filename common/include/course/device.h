@@ -15,7 +15,7 @@ torch::Device choose_device(const std::string& spec);
 /// asynchronously: call this before reading a clock, or the time measured is the launch only.
 void synchronize(const torch::Device& device);
 
-/// "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)" where the name is known.
+/// "cpu", "cuda:0": the device as the banner line of every lesson shows it.
 std::string describe_device(const torch::Device& device);
 
 }  // namespace course

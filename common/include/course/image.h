@@ -5,6 +5,9 @@
 #include <opencv2/core.hpp>
 
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace course {
 
@@ -21,5 +24,12 @@ void save_png(const torch::Tensor& image, const std::filesystem::path& path);
 
 /// Tiles N images (N, H, W) or (N, C, H, W) into one grid image with `columns` per row.
 torch::Tensor make_grid(const torch::Tensor& images, int columns, int padding = 2);
+
+/// Saves uint8 images (N, H, W) as one PNG grid, each tile enlarged `scale` times with up to two
+/// caption lines under it: the first in green, the second in red (for example the true and the
+/// predicted class). `captions` has one pair per image.
+void save_captioned_grid(const torch::Tensor& images,
+                         const std::vector<std::pair<std::string, std::string>>& captions,
+                         const std::filesystem::path& path, int columns = 8, int scale = 4);
 
 }  // namespace course

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kill-and-resume test of lesson 07 (ctest: lesson.07_mlp.kill_resume).
 #
-#   bash tests/lessons/kill_resume_07_mlp.sh build/<preset>/bin/07_mlp
+#   bash lessons/07_mlp/kill_resume.sh build/<preset>/bin/07_mlp
 #
 # 1. runs a small multi-epoch training uninterrupted into one --out folder;
 # 2. runs the same training into another folder and kills it with SIGKILL as soon as its first
@@ -11,7 +11,7 @@
 # same RESULT test_acc. One thread, so that the arithmetic is the same in every run.
 set -euo pipefail
 
-binary=$(realpath "${1:?usage: kill_resume_07_mlp.sh path/to/07_mlp}")
+binary=$(realpath "${1:?usage: kill_resume.sh path/to/07_mlp}")
 [[ -x "$binary" ]] || { echo "FAIL: $binary is not an executable" >&2; exit 1; }
 epochs=12
 args=(--smoke --threads 1 --epochs "$epochs" --batch-size 32 --seed 7)
