@@ -45,8 +45,9 @@ function(course_add_lessons)
   set(COURSE_LESSONS ${names} PARENT_SCOPE)
 endfunction()
 
-function(add_lesson name)
-  set(dir ${PROJECT_SOURCE_DIR}/lessons/${name})
+# Stops configure with a message when `dir` is not a complete lesson folder named `name`.
+# (tests/check_lesson_folder.cmake calls it on a folder with only a main.cpp.)
+function(course_check_lesson_folder name dir)
   if(NOT name MATCHES "^[0-9][0-9]_[a-z0-9_]+$")
     message(FATAL_ERROR "lessons/${name}: a lesson folder is named NN_topic (two digits, an "
                         "underscore, lowercase words joined by _), e.g. 08_cnn")
@@ -63,6 +64,11 @@ function(add_lesson name)
                         "test.cpp, reference.py, golden.json, expected.txt and README.md: see "
                         "docs/writing-a-lesson.md")
   endif()
+endfunction()
+
+function(add_lesson name)
+  set(dir ${PROJECT_SOURCE_DIR}/lessons/${name})
+  course_check_lesson_folder(${name} ${dir})
 
   add_executable(${name} ${dir}/main.cpp)
   course_lesson_settings(${name})

@@ -59,14 +59,18 @@ def begin(args, lesson):
 
 def find_dataset(name, data_dir, required):
     """Same search order as course::find_dataset: --data-dir, $COURSE_DATA_DIR, datasets/,
-    /usr/share/datasets."""
+    /usr/share/datasets, /usr/share/games."""
     if data_dir:
         places = [pathlib.Path(data_dir) / name, pathlib.Path(data_dir)]
     else:
         places = []
         if os.environ.get("COURSE_DATA_DIR"):
+            if not pathlib.Path(os.environ["COURSE_DATA_DIR"]).is_dir():
+                raise SystemExit(f"error: COURSE_DATA_DIR={os.environ['COURSE_DATA_DIR']} does not "
+                                 "exist or is not a folder; fix it, or unset it")
             places.append(pathlib.Path(os.environ["COURSE_DATA_DIR"]) / name)
-        places += [REPO / "datasets" / name, pathlib.Path("/usr/share/datasets") / name]
+        places += [REPO / "datasets" / name, pathlib.Path("/usr/share/datasets") / name,
+                   pathlib.Path("/usr/share/games") / name]
     for place in places:
         if all((place / f).is_file() for f in required):
             return place

@@ -28,6 +28,10 @@ std::string install_hint(const std::string& name) {
     return "install it with ./course setup (Debian package dataset-fashion-mnist), or pass "
            "--data-dir FOLDER where FOLDER/fashion-mnist holds the .gz files";
   }
+  if (name == "fortunes") {
+    return "install them with ./course setup (Debian packages fortunes and fortunes-zh), or pass "
+           "--data-dir FOLDER where FOLDER/fortunes holds the collections";
+  }
   return fmt::format("see datasets/README.md for how to make it, or pass --data-dir");
 }
 
@@ -36,10 +40,19 @@ std::string install_hint(const std::string& name) {
 std::vector<fs::path> dataset_search_path() {
   std::vector<fs::path> dirs;
   if (const char* env = std::getenv("COURSE_DATA_DIR"); env != nullptr && *env != '\0') {
+    // Set on purpose: a folder that is not there is a mistake to report, not to skip.
+    std::error_code error;
+    if (!fs::is_directory(env, error)) {
+      throw std::runtime_error(fmt::format(
+          "COURSE_DATA_DIR={} does not exist or is not a folder; fix it, or unset it to use the "
+          "installed datasets",
+          env));
+    }
     dirs.emplace_back(env);
   }
   dirs.emplace_back(fs::path(build_info::kSourceDir) / "datasets");
   dirs.emplace_back("/usr/share/datasets");
+  dirs.emplace_back("/usr/share/games");  // Debian's fortunes and fortunes-zh
   return dirs;
 }
 

@@ -108,6 +108,19 @@ const course::Options& parse(course::Flags& flags, std::vector<std::string> args
   return flags.parse(static_cast<int>(argv.size()), argv.data());
 }
 
+TEST(Dataset, ACourseDataDirThatIsNotThereIsAnError) {
+  ::setenv("COURSE_DATA_DIR", "/nonexistent", 1);
+  try {
+    course::find_dataset("fashion-mnist", "", {"a"});
+    ADD_FAILURE() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("COURSE_DATA_DIR=/nonexistent does not exist"),
+              std::string::npos)
+        << e.what();
+  }
+  ::unsetenv("COURSE_DATA_DIR");
+}
+
 TEST(Flags, ParsesTheSharedFlagsAndALessonsOwn) {
   course::Options defaults;
   defaults.epochs = 3;

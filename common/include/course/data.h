@@ -1,5 +1,5 @@
 // data.h: finding a dataset folder (flag, then $COURSE_DATA_DIR, then the repo's datasets/, then
-// /usr/share/datasets), with an error that says how to get the data.
+// /usr/share/datasets and /usr/share/games), with an error that says how to get the data.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +14,8 @@ namespace course {
 std::filesystem::path find_dataset(const std::string& name, const std::string& data_dir,
                                    const std::vector<std::string>& required);
 
-/// The folders searched when no --data-dir is given, in order.
+/// The folders searched when no --data-dir is given, in order. Throws when $COURSE_DATA_DIR is set
+/// to something that is not a folder.
 std::vector<std::filesystem::path> dataset_search_path();
 
 }  // namespace course
