@@ -229,3 +229,48 @@ TEST_F(FashionFolder, MissingTestSplitNamesTheFile) {
   expect_idx_error(dir_ / "t10k-images-idx3-ubyte.gz", "cannot open");
   EXPECT_THROW(course::load_fashion_mnist(dir_, /*train=*/false), std::runtime_error);
 }
+
+// ---- the real dataset, as Debian's dataset-fashion-mnist ships it -------------------------------
+// The expected values were read with Python's own reader (course_common.read_idx), a separate
+// implementation: a swapped class, a lost image or a wrong constant shows here.
+
+TEST(RealFashionMnist, LabelsAndPixelsAreThoseOfTheDataset) {
+  course::Options options;
+  const auto train = course::load_fashion_mnist(options, /*train=*/true);
+  const auto test = course::load_fashion_mnist(options, /*train=*/false);
+  ASSERT_EQ(train.images.sizes(), (std::vector<int64_t>{60000, 28, 28}));
+  ASSERT_EQ(test.images.sizes(), (std::vector<int64_t>{10000, 28, 28}));
+  EXPECT_TRUE(torch::equal(train.labels.slice(0, 0, 12),
+                           torch::tensor({9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(test.labels.slice(0, 0, 12),
+                           torch::tensor({9, 2, 1, 1, 6, 1, 4, 6, 5, 7, 4, 5}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(train.labels.bincount(), torch::full({10}, 6000, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(test.labels.bincount(), torch::full({10}, 1000, torch::kInt64)));
+  EXPECT_EQ(train.images[0].to(torch::kInt64).sum().item<int64_t>(), 76247);
+  EXPECT_EQ(train.images.to(torch::kInt64).sum().item<int64_t>(), 3431114169);
+  EXPECT_EQ(test.images[0].to(torch::kInt64).sum().item<int64_t>(), 33456);
+  // The first image of each split is an ankle boot, label 9.
+  EXPECT_EQ(course::kFashionClasses.at(9), "Ankle boot");
+}
+
+TEST(RealFashionMnist, MeanAndStdAreTheTrainingPixels) {
+  course::Options options;
+  const auto x =
+      course::load_fashion_mnist(options, /*train=*/true).images.to(torch::kFloat64) / 255;
+  EXPECT_NEAR(x.mean().item<double>(), course::kFashionMean, 5e-5);
+  EXPECT_NEAR(x.std().item<double>(), course::kFashionStd, 5e-5);
+  const auto normalized = course::normalize_fashion(
+      course::load_fashion_mnist(options, /*train=*/true).images.slice(0, 0, 20000));
+  EXPECT_NEAR(normalized.mean().item<double>(), 0.0, 0.01);
+  EXPECT_NEAR(normalized.std().item<double>(), 1.0, 0.01);
+}
+
+TEST(RealFashionMnist, SmokeReadsTheFirst512OfEachSplit) {
+  course::Options options;
+  options.smoke = true;
+  const auto train = course::load_fashion_mnist(options, /*train=*/true);
+  EXPECT_EQ(train.images.size(0), course::kSmokeSamples);
+  EXPECT_EQ(train.labels.size(0), course::kSmokeSamples);
+  EXPECT_EQ(train.labels[0].item<int64_t>(), 9);
+  EXPECT_EQ(course::load_fashion_mnist(options, /*train=*/false).images.size(0), 512);
+}
