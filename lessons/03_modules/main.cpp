@@ -1,34 +1,33 @@
-// Lesson 03: modules. How a LibTorch model is built, looked into, initialised, switched between
-// training and evaluation, moved to a device, and saved and loaded, next to the Python you know.
+// 03_modules: how a LibTorch model is built, looked into, initialised, switched between training
+// and evaluation, moved to a device, saved and loaded, next to the Python you know.
 //
-// Teaches: torch::nn::Module and TORCH_MODULE (the XImpl idiom with an options struct),
-// register_parameter / register_buffer / register_module, named_parameters, named_buffers,
-// named_children, the containers Sequential, ModuleList and ModuleDict, initialisation with
-// torch::nn::init under NoGradGuard and Module::apply, train() vs eval() (dropout, batch norm),
-// .to(device), and torch::save / torch::load of a model and of an optimizer.
-// Leaves out on purpose: real data and a full training loop (later lessons), TorchScript, and
-// a file format shared with Python (the tests move weights by name instead, see set_tensor).
-// The modules live in modules.h / modules.cpp; this file is the story, in eight steps.
+// What it teaches: modules in LibTorch's idiom (options struct, XImpl, TORCH_MODULE, and
+// register_parameter / register_buffer / register_module: tiny_net.h); named_parameters,
+// named_buffers, named_children and a summary; Sequential, ModuleList, ModuleDict; torch::nn::init
+// through apply(); train() vs eval(); .to(device); torch::save / torch::load of a model and its
+// optimizer, with the shape check that torch::load does not make.
+// What it leaves out on purpose: real data and a training loop (lesson 04 on), TorchScript, and
+// a file format shared with Python (the tests move weights by name instead).
 //
-// Run: ./course run 03     (flags: --hidden 8 --dropout 0.5 --device auto --out DIR, see --help)
+// Run:  ./course run 03                    (about a second, no dataset)
+//       ./course run 03 -- --hidden 16     (its flags: --hidden, --dropout and the shared ones)
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
-#include "course/flags.h"
 #include "course/lesson.h"
-#include "modules.h"
+#include "tiny_net.h"
 
-namespace modules = course::modules;
+// Dimension legend: B = batch, F = in_features, H = hidden, C = classes.
 
-// ---------------------------------------------------------------------------------------------
-// Configuration
-// ---------------------------------------------------------------------------------------------
-
+// ==== Configuration ==============================================================================
 struct Config {
   int64_t in_features = 4;  // features per input row
   int64_t hidden = 8;       // width of the hidden layers (--hidden)
@@ -36,198 +35,236 @@ struct Config {
   int64_t blocks = 2;       // residual blocks in the ModuleList
   double dropout = 0.5;     // dropout probability in each block (--dropout)
   int64_t batch = 6;        // rows in the demo batch
-  double lr = 1e-2;         // Adam learning rate
+  double lr = 1e-2;         // Adam's learning rate
 };
 
-/// A fixed batch, made without a random stream: x (B, F) from sin, targets (B) = 0, 1, 2, 0, ...
-/// reference.py makes the same one.
-std::pair<torch::Tensor, torch::Tensor> demo_batch(const Config& config) {
-  const auto wave =
-      torch::sin(torch::arange(config.batch * config.in_features, torch::kFloat32) * 0.7);
-  const auto x = (wave * 2.0 + 1.0).reshape({config.batch, config.in_features});     // (B, F)
-  const auto targets = torch::arange(config.batch, torch::kInt64) % config.classes;  // (B)
-  return {x, targets};
+// ==== Initialisation: model->apply(init_weights) calls this on every module, the model first ====
+void init_weights(torch::nn::Module& module) {
+  // init::* switch autograd off inside; the guard covers any in-place edit you add here.
+  torch::NoGradGuard no_grad;                           // Python: @torch.no_grad()
+  if (auto* linear = module.as<torch::nn::Linear>()) {  // Python: isinstance(m, nn.Linear)
+    torch::nn::init::xavier_uniform_(linear->weight);
+    torch::nn::init::zeros_(linear->bias);
+  } else if (auto* affine = module.as<course::Affine>()) {
+    torch::nn::init::xavier_uniform_(affine->weight);
+    if (affine->bias.defined()) torch::nn::init::zeros_(affine->bias);
+  } else if (auto* norm = module.as<torch::nn::BatchNorm1d>()) {
+    torch::nn::init::ones_(norm->weight);
+    torch::nn::init::zeros_(norm->bias);
+  }
 }
 
-std::string yes_no(bool value) {
+// ==== Looking inside =============================================================================
+// Every tensor a module saves, by name: its parameters, then its buffers. Python: state_dict()
+torch::OrderedDict<std::string, torch::Tensor> state_dict(const torch::nn::Module& module) {
+  auto state = module.named_parameters();
+  for (const auto& item : module.named_buffers()) state.insert(item.key(), item.value());
+  return state;
+}
+
+// One line per parameter (name, shape, values), then the total, which it returns.
+// Python: sum(p.numel() for p in model.parameters())
+int64_t summary(const torch::nn::Module& module, std::ostream& out) {
+  int64_t total = 0;
+  out << fmt::format("  {:<24} {:<8} {:>6}\n", "parameter", "shape", "values");
+  for (const auto& item : module.named_parameters()) {
+    const torch::Tensor& parameter = item.value();
+    const auto shape = fmt::format("[{}]", fmt::join(parameter.sizes(), ", "));
+    out << fmt::format("  {:<24} {:<8} {:>6}\n", item.key(), shape, parameter.numel());
+    total += parameter.numel();
+  }
+  out << fmt::format("  total: {} parameters in {} tensors\n", total, module.parameters().size());
+  return total;
+}
+
+// Largest |a - b| over every parameter and buffer of two models built alike (0: identical).
+double max_difference(const torch::nn::Module& a, const torch::nn::Module& b) {
+  const auto other = state_dict(b);
+  double worst = 0.0;
+  for (const auto& item : state_dict(a)) {
+    const auto difference = (item.value() - other[item.key()]).abs();  // [] throws if missing
+    if (difference.numel() > 0) worst = std::max(worst, difference.max().item<double>());
+  }
+  return worst;
+}
+
+// ==== Training and predicting: each sets the mode it needs =======================================
+// One Adam step of cross-entropy on the "classify" head; returns the loss before the step.
+double train_step(course::TinyNet& model, torch::optim::Optimizer& optimizer,
+                  const torch::Tensor& x, const torch::Tensor& targets) {
+  model->train();         // dropout on; batch norm uses the batch's statistics and updates its own
+  optimizer.zero_grad();  // gradients add up unless cleared
+  const auto logits = model->forward(x, "classify");  // (B, C)
+  const auto loss = torch::nn::functional::cross_entropy(logits, targets);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) {
+    throw std::runtime_error(fmt::format("the loss is {}: lower the learning rate", value));
+  }
+  loss.backward();
+  optimizer.step();
+  return value;
+}
+
+// The model's answer when measuring or using it: eval() mode and no autograd graph.
+torch::Tensor predict(course::TinyNet& model, const torch::Tensor& x, const std::string& task) {
+  torch::NoGradGuard no_grad;  // Python: with torch.no_grad():
+  model->eval();               // dropout off; batch norm uses its running statistics, unchanged
+  return model->forward(x, task);
+}
+
+// ==== Saving and loading =========================================================================
+// model.pt and optimizer.pt in `dir`. Python: torch.save(model.state_dict(), dir / "model.pt")
+void save_checkpoint(const course::TinyNet& model, const torch::optim::Adam& optimizer,
+                     const std::filesystem::path& dir) {
+  torch::save(model, (dir / "model.pt").string());
+  torch::save(optimizer, (dir / "optimizer.pt").string());  // lr, step counts, Adam's moments
+}
+
+// Loads save_checkpoint's files into a model built alike and an optimizer on its parameters.
+// torch::load swaps in each saved tensor whatever its shape, so a model with other options would
+// "load" and silently differ from its options; Python's load_state_dict refuses, and so does this.
+void load_checkpoint(course::TinyNet& model, torch::optim::Adam& optimizer,
+                     const std::filesystem::path& dir) {
+  std::vector<std::vector<int64_t>> shapes;  // the model's, in state_dict order
+  for (const auto& item : state_dict(*model)) shapes.push_back(item.value().sizes().vec());
+  const auto path = (dir / "model.pt").string();
+  torch::load(model, path);  // Python: model.load_state_dict(torch.load(path))
+  const auto loaded = state_dict(*model);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (loaded[i].value().sizes() != shapes[i]) {
+      throw std::runtime_error(fmt::format(
+          "{} holds '{}' with shape [{}], but the model expects [{}]: build the model with the "
+          "options it was saved with",
+          path, loaded[i].key(), fmt::join(loaded[i].value().sizes(), ", "),
+          fmt::join(shapes[i], ", ")));
+    }
+  }
+  torch::load(optimizer, (dir / "optimizer.pt").string());  // Python: optimizer.load_state_dict
+}
+
+const char* yes_no(bool value) {
   return value ? "yes" : "no";
 }
 
-/// "0.1234, -0.5000" for a 1-D float tensor.
-std::string values(const torch::Tensor& tensor) {
-  const auto cpu = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous();
-  const std::vector<double> list(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
-  return fmt::format("{:.4f}", fmt::join(list, ", "));
-}
-
-// ---------------------------------------------------------------------------------------------
-// main: the story
-// ---------------------------------------------------------------------------------------------
-
+// ==== main: build, look inside, initialise, train/eval, move, train, save and load ===============
+#ifndef COURSE_TESTING  // test.cpp includes this file for the functions above, with its own main
 int main(int argc, char** argv) {
   try {
     Config config;
     course::Flags flags("03_modules", "Modules: build, inspect, initialise, train/eval, save/load");
-    flags.app()
-        .add_option("--hidden", config.hidden, "width of the hidden layers")
-        ->check(CLI::Range(1, 4096));
-    flags.app()
-        .add_option("--dropout", config.dropout, "dropout probability in each block, in [0, 1)")
-        ->check(CLI::Range(0.0, 0.99));
-    flags.parse(argc, argv);
+    flags.add("--hidden", config.hidden, "Width of the hidden layers", {1, 4096});
+    flags.add("--dropout", config.dropout, "Dropout probability in each block", {0.0, 0.99});
+    const course::Options& options = flags.parse(argc, argv);
     const course::Lesson lesson = course::begin_lesson(flags);
-    auto [x, targets] = demo_batch(config);
+    // A fixed batch without a random stream (reference.py makes the same): x (B, F) from a sine
+    // wave, targets (B) = 0, 1, 2, 0, 1, 2.
+    const int64_t x_size = config.batch * config.in_features;
+    const auto wave = torch::sin(torch::arange(x_size, torch::kFloat32) * 0.7);
+    auto x = (wave * 2.0 + 1.0).reshape({config.batch, config.in_features});     // (B, F)
+    auto targets = torch::arange(config.batch, torch::kInt64) % config.classes;  // (B)
 
-    // ---- 1. Build the model: options struct -> TinyNet (a shared pointer to TinyNetImpl) ----
-    const auto options = modules::TinyNetOptions(config.in_features, config.hidden, config.classes)
-                             .blocks(config.blocks)
-                             .dropout(config.dropout);
-    modules::TinyNet model(options);
+    // ---- 1. Build the model: options -> TinyNet, a shared pointer to a TinyNetImpl ------------
+    const auto model_options =
+        course::TinyNetOptions(config.in_features, config.hidden, config.classes)
+            .blocks(config.blocks)
+            .dropout(config.dropout);
+    course::TinyNet model(model_options);
     std::cout << "\n[1] the model (Python: print(model))\n" << *model << "\n";
 
-    // ---- 2. Look inside: children, parameters, buffers ----
-    std::cout << "\n[2] children:";
-    for (const auto& child : model->named_children()) std::cout << " " << child.key();
-    std::cout << "\n    all modules, the model included: " << model->modules().size() << "\n";
-    std::cout << "    parameters (Python: model.named_parameters()):\n";
-    const int64_t total = modules::summary(*model, std::cout);
-    std::cout << "    buffers (Python: model.named_buffers()):";
-    for (const auto& buffer : model->named_buffers()) std::cout << " " << buffer.key();
-    std::cout << "\n";
+    // ---- 2. Look inside: children, parameters, buffers ----------------------------------------
+    fmt::print("\n[2] children: {} ({} modules in all, the model included)\n",
+               fmt::join(model->named_children().keys(), " "), model->modules().size());
+    const int64_t total = summary(*model, std::cout);
+    fmt::print("  buffers (saved, not trained; Python: model.named_buffers()): {}\n",
+               fmt::join(model->named_buffers().keys(), " "));
 
-    // ---- 3. The containers: Sequential in a ModuleList, Linear layers in a ModuleDict ----
-    std::cout << "\n[3] blocks: a ModuleList of " << model->blocks->size() << " Sequential, each "
-              << model->blocks->ptr<torch::nn::SequentialImpl>(0)->size() << " layers\n";
-    model->eval();  // batch norm uses its running statistics: the output does not depend on B
+    // ---- 3. The containers: Sequential in a ModuleList, Linear heads in a ModuleDict ----------
+    fmt::print("\n[3] blocks: a ModuleList of {} Sequential, each {} layers\n",
+               model->blocks->size(), model->blocks->ptr<torch::nn::SequentialImpl>(0)->size());
     for (const auto& task : model->tasks()) {
-      const auto out = model->forward(x, task);  // (B, C) or (B, 1)
-      std::cout << fmt::format("    heads[\"{}\"]: input {} -> output [{}, {}]\n", task,
-                               fmt::join(x.sizes(), "x"), out.size(0), out.size(1));
+      const auto out = predict(model, x, task);  // (B, C) or (B, 1)
+      fmt::print("    heads[\"{}\"]: input [{}] -> output [{}]\n", task, fmt::join(x.sizes(), ", "),
+                 fmt::join(out.sizes(), ", "));
     }
 
-    // ---- 4. Initialise: apply() visits every module; fit() sets the Standardize buffers ----
-    model->apply(modules::init_weights);  // Python: model.apply(init_weights)
-    const auto& stem_weight = model->stem->weight;
-    const double xavier_bound =
-        std::sqrt(6.0 / static_cast<double>(config.in_features + config.hidden));
-    const double largest = stem_weight.abs().max().item<double>();
-    std::cout << fmt::format(
-        "\n[4] after apply(init_weights): stem.weight max |w| {:.4f} <= Xavier bound {:.4f}: {}\n",
-        largest, xavier_bound, yes_no(largest <= xavier_bound));
-    double bias_sum = 0.0;  // every bias, Linear, Affine and BatchNorm alike, should be zero
-    for (const auto& item : model->named_parameters()) {
-      const std::string& name = item.key();
-      if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) {
-        bias_sum += item.value().abs().sum().item<double>();
-      }
-    }
-    std::cout << "    every bias is zero: " << yes_no(bias_sum == 0.0)
-              << "; parameters still require grad: "
-              << yes_no(stem_weight.requires_grad() && stem_weight.is_leaf()) << "\n";
+    // ---- 4. Initialise: apply() visits every module; fit() sets Standardize's buffers --------
+    model->apply(init_weights);  // Python: model.apply(init_weights)
+    const double bound = std::sqrt(6.0 / static_cast<double>(config.in_features + config.hidden));
+    const double largest = model->stem->weight.abs().max().item<double>();
+    fmt::print(
+        "\n[4] after apply(init_weights): stem.weight max |w| {:.4f} <= Xavier bound {:.4f}: "
+        "{}; stem.bias zero: {}\n",
+        largest, bound, yes_no(largest <= bound),
+        yes_no(model->stem->bias.eq(0).all().item<bool>()));
     model->input_norm->fit(x);
-    std::cout << "    input_norm.fit(x): mean [" << values(model->input_norm->mean) << "], std ["
-              << values(model->input_norm->stddev) << "]\n";
+    const float* mean = model->input_norm->mean.data_ptr<float>();  // still on the CPU here
+    const float* stddev = model->input_norm->stddev.data_ptr<float>();
+    fmt::print("    input_norm.fit(x): mean [{:.4f}], std [{:.4f}]\n",
+               fmt::join(mean, mean + config.in_features, ", "),
+               fmt::join(stddev, stddev + config.in_features, ", "));
 
-    // ---- 5. train() vs eval(): dropout and batch norm behave differently ----
-    // A submodule by its dotted name, Python: model.get_submodule("blocks.0.1")
+    // ---- 5. train() vs eval(): dropout and batch norm behave differently ----------------------
+    // A submodule by its dotted name. Python: model.get_submodule("blocks.0.1")
     auto& norm = *model->named_modules()["blocks.0.1"]->as<torch::nn::BatchNorm1d>();
-    const auto running_before = norm.running_mean.clone();
+    auto running_mean = norm.running_mean.clone();
     model->train();  // Python: model.train()
-    const auto train_a = model->forward(x, "classify");
-    const auto train_b = model->forward(x, "classify");
-    const auto running_after_train = norm.running_mean.clone();
-    model->eval();  // Python: model.eval()
-    const auto eval_a = model->forward(x, "classify");
-    const auto eval_b = model->forward(x, "classify");
-    std::cout << fmt::format(
-        "\n[5] train(): dropout {} gives two different outputs: {} (max |a - b| {:.4f})\n",
-        config.dropout, yes_no(!train_a.equal(train_b)),
-        (train_a - train_b).abs().max().item<double>());
-    std::cout << fmt::format("    eval(): the same output twice: {} (max |a - b| {})\n",
-                             yes_no(eval_a.equal(eval_b)),
-                             (eval_a - eval_b).abs().max().item<double>());
-    std::cout << fmt::format("    blocks.0.1.running_mean moved in train(): {}; in eval(): {}\n",
-                             yes_no(!running_after_train.equal(running_before)),
-                             yes_no(!norm.running_mean.equal(running_after_train)));
+    const bool train_differs = !model->forward(x, "classify").equal(model->forward(x, "classify"));
+    fmt::print("\n[5] train(), dropout {}: two calls differ: {}; running_mean moved: {}\n",
+               config.dropout, yes_no(train_differs),
+               yes_no(!norm.running_mean.equal(running_mean)));
+    running_mean = norm.running_mean.clone();
+    const bool eval_repeats = predict(model, x, "classify").equal(predict(model, x, "classify"));
+    fmt::print("    eval(): two calls equal: {}; running_mean moved: {}\n", yes_no(eval_repeats),
+               yes_no(!norm.running_mean.equal(running_mean)));
 
-    // ---- 6. Move to the device: parameters and buffers together ----
+    // ---- 6. Move to the device: parameters and buffers together -------------------------------
     model->to(lesson.device);  // Python: model.to(device)
     x = x.to(lesson.device);
     targets = targets.to(lesson.device);
-    std::cout << "\n[6] after to(" << lesson.device << "): stem.weight on "
-              << model->stem->weight.device() << ", input_norm.mean on "
-              << model->input_norm->mean.device() << "\n";
+    fmt::print("\n[6] after to({}): stem.weight on {}, input_norm.mean on {}\n",
+               lesson.device.str(), model->stem->weight.device().str(),
+               model->input_norm->mean.device().str());
 
-    // ---- 7. An optimizer, made after to(device) so it holds the moved parameters ----
+    // ---- 7. An optimizer, made after to(device) so it holds the moved parameters ---------------
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
-    model->train();
-    const double loss_first = modules::train_step(model, optimizer, x, targets);
-    const double loss_second = modules::train_step(model, optimizer, x, targets);
-    std::cout << fmt::format("\n[7] two Adam steps (lr {}): loss {:.4f} -> {:.4f}\n", config.lr,
-                             loss_first, loss_second);
+    const double first = train_step(model, optimizer, x, targets);
+    const double second = train_step(model, optimizer, x, targets);
+    fmt::print("\n[7] two Adam steps (lr {}): loss {:.4f} -> {:.4f}\n", config.lr, first, second);
 
-    // ---- 8. Save and load the model and the optimizer ----
-    const auto model_path = lesson.out_dir / "model.pt";
-    const auto optimizer_path = lesson.out_dir / "optimizer.pt";
-    torch::save(model, model_path.string());          // Python: torch.save(model.state_dict(), p)
-    torch::save(optimizer, optimizer_path.string());  // Python: torch.save(opt.state_dict(), p)
-    std::cout << "\n[8] saved " << model_path.string() << " ("
-              << std::filesystem::file_size(model_path) << " bytes) and "
-              << optimizer_path.filename().string() << " ("
-              << std::filesystem::file_size(optimizer_path) << " bytes)\n";
-
-    modules::TinyNet restored(options);  // a fresh model: new random weights
+    // ---- 8. Save, load into a fresh model and optimizer, and resume --------------------------
+    save_checkpoint(model, optimizer, lesson.out_dir);
+    fmt::print("\n[8] saved model.pt and optimizer.pt in {}\n", lesson.out_dir.string());
+    course::TinyNet restored(model_options);  // new random weights, until loaded
     restored->to(lesson.device);
-    torch::load(restored, model_path.string());  // Python: model.load_state_dict(torch.load(p))
-    // The optimizer must be built on the restored model's parameters; lr=1 is overwritten by load.
-    torch::optim::Adam restored_optimizer(restored->parameters(), torch::optim::AdamOptions(1.0));
-    torch::load(restored_optimizer, optimizer_path.string());
+    torch::optim::Adam restored_optimizer(restored->parameters(),
+                                          torch::optim::AdamOptions(1.0));  // lr: from the file
+    load_checkpoint(restored, restored_optimizer, lesson.out_dir);
+    const double difference = max_difference(*model, *restored);
+    fmt::print("    loaded: max |difference| over parameters and buffers {}; lr read back {}\n",
+               difference, restored_optimizer.param_groups()[0].options().get_lr());
+    torch::manual_seed(options.seed);  // dropout draws masks: the same ones for both
+    train_step(model, optimizer, x, targets);
+    torch::manual_seed(options.seed);
+    train_step(restored, restored_optimizer, x, targets);
+    fmt::print("    one more step on both: max |difference| {}\n",
+               max_difference(*model, *restored));
 
-    model->eval();
-    restored->eval();
-    const double model_difference = modules::max_state_difference(*model, *restored);
-    std::cout << fmt::format(
-        "    model: max |difference| over parameters and buffers {}; eval outputs equal: {}\n",
-        model_difference,
-        yes_no(model->forward(x, "classify").equal(restored->forward(x, "classify"))));
-    const auto& restored_lr =
-        static_cast<torch::optim::AdamOptions&>(restored_optimizer.param_groups()[0].options());
-    std::cout << fmt::format("    optimizer: Adam state equal: {}; lr read back {}\n",
-                             yes_no(modules::adam_states_equal(optimizer, restored_optimizer)),
-                             restored_lr.lr());
-
-    // Resuming must give the very same next step. Dropout draws random masks: seed both alike.
-    model->train();
-    restored->train();
-    torch::manual_seed(flags.options().seed);
-    modules::train_step(model, optimizer, x, targets);
-    torch::manual_seed(flags.options().seed);
-    modules::train_step(restored, restored_optimizer, x, targets);
-    std::cout << fmt::format("    one more step on both: max |difference| {}\n",
-                             modules::max_state_difference(*model, *restored));
-    // torch::load does not check shapes (Python's load_state_dict does): it swaps in the saved
-    // tensors. A model built with other options "loads" without an error; load_checked() stops.
-    auto wider = options;
-    wider.hidden(2 * config.hidden);
-    modules::TinyNet wide(wider);
-    torch::load(wide, model_path.string());
-    std::cout << "    torch::load into a hidden=" << wider.hidden()
-              << " model: no error, and its stem.weight is now " << wide->stem->weight.sizes()
-              << "\n";
+    // A model twice as wide: torch::load alone would take the file without a word (README).
+    auto wider = model_options;
+    course::TinyNet wide(wider.hidden(2 * config.hidden));
+    torch::optim::Adam wide_optimizer(wide->parameters(), torch::optim::AdamOptions(1.0));
     try {
-      modules::TinyNet checked(wider);
-      modules::load_checked(*checked, model_path.string());
-    } catch (const std::exception& error) {
-      std::cout << "    load_checked: " << error.what() << "\n";
+      load_checkpoint(wide, wide_optimizer, lesson.out_dir);
+    } catch (const std::runtime_error& error) {
+      fmt::print("    load_checkpoint into a hidden={} model: {}\n", wider.hidden(), error.what());
     }
-    std::cout
-        << "    note: these are TorchScript-format archives, not Python state_dicts: Python's\n"
-           "    torch.load refuses them. torch.jit.load(p).state_dict() reads model.pt by\n"
-           "    name; optimizer.pt has no Python reader (resume where you saved).\n";
-    std::cout << fmt::format("\nRESULT parameters={} modules={} save_load_difference={}\n", total,
-                             model->modules().size(), model_difference);
+
+    course::print_result("03_modules", {{"parameters", static_cast<double>(total)},
+                                        {"modules", static_cast<double>(model->modules().size())},
+                                        {"save_load_difference", difference}});
     return 0;
   } catch (const std::exception& e) {
     return course::report_error(e);
   }
 }
+#endif  // COURSE_TESTING

@@ -1,8 +1,8 @@
-"""Lesson 03 in Python PyTorch: the same modules (Affine, Standardize, TinyNet) and the same eight
+"""03_modules in Python PyTorch: the same modules (Affine, Standardize, TinyNet) and the same eight
 steps as main.cpp, so the two can be read side by side.
 
     python lessons/03_modules/reference.py            # the story, as main.cpp tells it
-    python lessons/03_modules/reference.py --golden   # writes tests/golden/03_modules.json
+    python lessons/03_modules/reference.py --golden   # writes lessons/03_modules/golden.json
 
 The golden holds weights made without a random stream (sin of arange, rounded to multiples of
 1/256 so float32 stores them exactly), the input batch, and what Python computes from them.
@@ -20,12 +20,14 @@ sys.path.insert(0, str(ROOT / "common" / "python"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
+LESSON = "03_modules"
+
 
 # ---- configuration (main.cpp: struct Config) ----
 IN_FEATURES, HIDDEN, CLASSES, BLOCKS, DROPOUT, BATCH, LR = 4, 8, 3, 2, 0.5, 6, 1e-2
 
 
-# ---- the modules (modules.h / modules.cpp) ----
+# ---- the modules (tiny_net.h) ----
 class Affine(nn.Module):
     """y = x W^T + b, a hand-written nn.Linear (C++: register_parameter)."""
 
@@ -91,6 +93,7 @@ class TinyNet(nn.Module):
         return self.heads[task](h)
 
 
+# ---- what main.cpp teaches ----
 @torch.no_grad()
 def init_weights(m):
     if isinstance(m, (nn.Linear, Affine)):
@@ -107,24 +110,44 @@ def summary(model):
     for name, p in model.named_parameters():
         print(f"  {name:<24} {str(list(p.shape)):<8} {p.numel():>6}")
     total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    tensors = len(list(model.parameters()))
-    buffers = list(model.buffers())
-    print(f"  total: {total} parameters in {tensors} tensors ({trainable} trainable)")
-    print(f"  buffers (saved, not trained): {sum(b.numel() for b in buffers)} values in "
-          f"{len(buffers)} tensors")
+    print(f"  total: {total} parameters in {len(list(model.parameters()))} tensors")
     return total
 
 
+def max_difference(a, b):
+    """Largest |a - b| over every parameter and buffer (C++: over state_dict(), by name)."""
+    other = b.state_dict()
+    return max(((t - other[name]).abs().max().item() for name, t in a.state_dict().items()
+                if t.numel() > 0), default=0.0)
+
+
 def train_step(model, optimizer, x, targets):
+    model.train()
     optimizer.zero_grad()
     loss = F.cross_entropy(model(x, "classify"), targets)
     value = loss.item()
     if not math.isfinite(value):
-        raise SystemExit(f"error: the loss is {value}: lower the learning rate or check the input")
+        raise SystemExit(f"error: the loss is {value}: lower the learning rate")
     loss.backward()
     optimizer.step()
     return value
+
+
+@torch.no_grad()
+def predict(model, x, task):
+    model.eval()
+    return model(x, task)
+
+
+def save_checkpoint(model, optimizer, directory):
+    torch.save(model.state_dict(), directory / "model.pt")
+    torch.save(optimizer.state_dict(), directory / "optimizer.pt")
+
+
+def load_checkpoint(model, optimizer, directory):
+    """load_state_dict checks every shape itself (C++: load_checkpoint does it by hand)."""
+    model.load_state_dict(torch.load(directory / "model.pt"))
+    optimizer.load_state_dict(torch.load(directory / "optimizer.pt"))
 
 
 def demo_batch():
@@ -208,81 +231,94 @@ def golden_cases():
 
 
 # ---- the story (main.cpp's main) ----
+def yes_no(value):
+    return "yes" if value else "no"
+
+
 def main():
-    args = course_common.parser("Modules: build, inspect, initialise, train/eval, save/load").parse_args()
+    parser = course_common.parser("Modules: build, inspect, initialise, train/eval, save/load")
+    parser.add_argument("--hidden", type=int, default=HIDDEN)
+    parser.add_argument("--dropout", type=float, default=DROPOUT)
+    args = parser.parse_args()
+    if not 1 <= args.hidden <= 4096 or not 0.0 <= args.dropout <= 0.99:
+        parser.error("--hidden must be in [1, 4096] and --dropout in [0, 0.99]")
     if args.golden:
         import golden
         torch.manual_seed(0)  # not used by the cases; keeps any default init repeatable
-        golden.write("03_modules", golden_cases())
+        golden.write(LESSON, golden_cases())
         return
-    device, out = course_common.begin(args, "03_modules")
+    device, out = course_common.begin(args, LESSON)
     x, targets = demo_batch()
 
-    model = TinyNet(IN_FEATURES, HIDDEN, CLASSES, BLOCKS, DROPOUT)
-    print("\n[1] the model\n", model, sep="")
+    model = TinyNet(IN_FEATURES, args.hidden, CLASSES, BLOCKS, args.dropout)
+    print("\n[1] the model (Python: print(model))\n", model, sep="")
 
-    print("\n[2] children:", " ".join(name for name, _ in model.named_children()))
-    print("    all modules, the model included:", len(list(model.modules())))
-    print("    parameters:")
+    print(f"\n[2] children: {' '.join(name for name, _ in model.named_children())} "
+          f"({len(list(model.modules()))} modules in all, the model included)")
     total = summary(model)
-    print("    buffers:", " ".join(name for name, _ in model.named_buffers()))
+    print("  buffers (saved, not trained; Python: model.named_buffers()):",
+          " ".join(name for name, _ in model.named_buffers()))
 
     print(f"\n[3] blocks: a ModuleList of {len(model.blocks)} Sequential, each "
           f"{len(model.blocks[0])} layers")
-    model.eval()
     for task in model.heads.keys():
-        out_shape = list(model(x, task).shape)
-        print(f"    heads[\"{task}\"]: input {'x'.join(map(str, x.shape))} -> output {out_shape}")
+        shape = ", ".join(map(str, predict(model, x, task).shape))
+        print(f"    heads[\"{task}\"]: input [{', '.join(map(str, x.shape))}] -> output [{shape}]")
 
     model.apply(init_weights)
-    bound = math.sqrt(6 / (IN_FEATURES + HIDDEN))
+    bound = math.sqrt(6 / (IN_FEATURES + args.hidden))
     largest = model.stem.weight.abs().max().item()
     print(f"\n[4] after apply(init_weights): stem.weight max |w| {largest:.4f} <= Xavier bound "
-          f"{bound:.4f}: {'yes' if largest <= bound else 'no'}")
+          f"{bound:.4f}: {yes_no(largest <= bound)}; "
+          f"stem.bias zero: {yes_no(bool((model.stem.bias == 0).all()))}")
     model.input_norm.fit(x)
-    fmt = lambda t: ", ".join(f"{v:.4f}" for v in t.tolist())  # noqa: E731
-    print(f"    input_norm.fit(x): mean [{fmt(model.input_norm.mean)}], "
-          f"std [{fmt(model.input_norm.stddev)}]")
+    values = lambda t: ", ".join(f"{v:.4f}" for v in t.tolist())  # noqa: E731
+    print(f"    input_norm.fit(x): mean [{values(model.input_norm.mean)}], "
+          f"std [{values(model.input_norm.stddev)}]")
 
     norm = model.get_submodule("blocks.0.1")
-    before = norm.running_mean.clone()
+    running_mean = norm.running_mean.clone()
     model.train()
-    a, b = model(x, "classify"), model(x, "classify")
-    after_train = norm.running_mean.clone()
-    model.eval()
-    c, d = model(x, "classify"), model(x, "classify")
-    print(f"\n[5] train(): two different outputs: {'yes' if not torch.equal(a, b) else 'no'}; "
-          f"eval(): the same twice: {'yes' if torch.equal(c, d) else 'no'}")
-    print(f"    running_mean moved in train(): {'yes' if not torch.equal(before, after_train) else 'no'}"
-          f"; in eval(): {'yes' if not torch.equal(after_train, norm.running_mean) else 'no'}")
+    differ = not torch.equal(model(x, "classify"), model(x, "classify"))
+    print(f"\n[5] train(), dropout {args.dropout}: two calls differ: {yes_no(differ)}; "
+          f"running_mean moved: {yes_no(not torch.equal(norm.running_mean, running_mean))}")
+    running_mean = norm.running_mean.clone()
+    repeats = torch.equal(predict(model, x, "classify"), predict(model, x, "classify"))
+    print(f"    eval(): two calls equal: {yes_no(repeats)}; "
+          f"running_mean moved: {yes_no(not torch.equal(norm.running_mean, running_mean))}")
 
     model.to(device)
     x, targets = x.to(device), targets.to(device)
-    print(f"\n[6] after to({device}): stem.weight on {model.stem.weight.device}")
+    print(f"\n[6] after to({device}): stem.weight on {model.stem.weight.device}, "
+          f"input_norm.mean on {model.input_norm.mean.device}")
 
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    model.train()
     first = train_step(model, optimizer, x, targets)
     second = train_step(model, optimizer, x, targets)
     print(f"\n[7] two Adam steps (lr {LR}): loss {first:.4f} -> {second:.4f}")
 
-    torch.save(model.state_dict(), out / "model.pt")
-    torch.save(optimizer.state_dict(), out / "optimizer.pt")
-    restored = TinyNet(IN_FEATURES, HIDDEN, CLASSES, BLOCKS, DROPOUT).to(device)
-    restored.load_state_dict(torch.load(out / "model.pt"))
-    restored_optimizer = torch.optim.Adam(restored.parameters(), lr=1.0)
-    restored_optimizer.load_state_dict(torch.load(out / "optimizer.pt"))
-    same = all(torch.equal(p, q) for p, q in zip(model.state_dict().values(),
-                                                 restored.state_dict().values()))
-    print(f"\n[8] saved {out / 'model.pt'}; state equal after load: {'yes' if same else 'no'}; "
+    save_checkpoint(model, optimizer, out)
+    print(f"\n[8] saved model.pt and optimizer.pt in {out}")
+    restored = TinyNet(IN_FEATURES, args.hidden, CLASSES, BLOCKS, args.dropout).to(device)
+    restored_optimizer = torch.optim.Adam(restored.parameters(), lr=1.0)  # lr: from the file
+    load_checkpoint(restored, restored_optimizer, out)
+    difference = max_difference(model, restored)
+    print(f"    loaded: max |difference| over parameters and buffers {difference:g}; "
           f"lr read back {restored_optimizer.param_groups[0]['lr']}")
-    try:  # Python checks shapes on load; LibTorch's torch::load does not (see load_checked)
-        TinyNet(IN_FEATURES, 2 * HIDDEN, CLASSES, BLOCKS, DROPOUT).load_state_dict(
-            torch.load(out / "model.pt"))
+    torch.manual_seed(args.seed)
+    train_step(model, optimizer, x, targets)
+    torch.manual_seed(args.seed)
+    train_step(restored, restored_optimizer, x, targets)
+    print(f"    one more step on both: max |difference| {max_difference(model, restored):g}")
+
+    wide = TinyNet(IN_FEATURES, 2 * args.hidden, CLASSES, BLOCKS, args.dropout)
+    try:  # Python's load_state_dict checks shapes; C++'s load_checkpoint adds that check
+        load_checkpoint(wide, torch.optim.Adam(wide.parameters(), lr=1.0), out)
     except RuntimeError as error:
-        print("    load_state_dict into a hidden=16 model:", str(error).splitlines()[1].strip())
-    course_common.result_line(parameters=total, modules=len(list(model.modules())),
-                              save_load_difference=0 if same else 1)
+        print(f"    load_checkpoint into a hidden={2 * args.hidden} model:",
+              str(error).splitlines()[1].strip())
+    course_common.result_line(LESSON, parameters=total, modules=len(list(model.modules())),
+                              save_load_difference=difference)
 
 
 if __name__ == "__main__":

@@ -1,39 +1,33 @@
-// Lesson 04: linear regression, three ways.
+// 04_linear_regression: the first lesson that trains something. It fits a line, then a cubic
+// polynomial, to noisy points three ways and checks that they agree.
 //
-// What it teaches: fitting a line, then a cubic polynomial, to noisy points
-//   1. by hand: tensors with requires_grad, loss.backward(), the update w -= lr * grad inside
-//      torch::NoGradGuard, and zeroing the gradients (hand_step in linear_regression.cpp);
-//   2. the library way: torch::nn::Linear and torch::optim::SGD (sgd_step);
-//   3. exactly: the closed-form least-squares answer from torch::linalg_lstsq,
-// and how far each trained answer is from the exact one.
-// What it leaves out: real data (Fashion-MNIST starts in lesson 05), mini-batches and data
-// loaders (later lessons), a GPU (--device cuda works, but 200 points are far too few to gain
-// from one). The data is synthetic, made from --seed: this lesson is about the mechanics.
-// How to run: ./course run 04   or   build/<preset>/bin/04_linear_regression --epochs 1000 --lr 0.5
-//             --degree 3   (--smoke: fewer points, for the tests). Outputs go to --out.
+// What it teaches: gradient descent by hand (fit_by_hand: requires_grad, loss.backward(), the
+// update w -= lr * w.grad() inside torch::NoGradGuard, zeroing the gradients); the same with
+// torch::nn::Linear and torch::optim::SGD (fit_with_optimizer); the exact least-squares answer
+// (closed_form, torch::linalg_lstsq); polynomial features: a polynomial is linear in x, ..., x^D.
+// What it leaves out on purpose: real data (Fashion-MNIST starts in lesson 05), mini-batches and
+// data loaders (later lessons), and a GPU (--device cuda works, but 200 points are too few to
+// gain from one). The data is synthetic, made from --seed: this lesson is about the mechanics.
+//
+// Run:  ./course run 04                    (1000 steps per fit, about a second)
+//       ./course run 04 -- --degree 5 --lr 0.5 --epochs 1000   (--epochs: steps per fit)
 #include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <cmath>
-#include <functional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "course/device.h"
-#include "course/flags.h"
 #include "course/lesson.h"
-#include "course/metrics.h"
 #include "course/plot.h"
-#include "course/progress.h"
 #include "course/timer.h"
-#include "linear_regression.h"
 
-namespace lr = course::linear_regression;
+// Dimension legend: N = points, D = degree = features per point (x, x^2, ..., x^D). A vector of
+// coefficients c0..cD is (D + 1): the polynomial c0 + c1 x + c2 x^2 + ... + cD x^D.
 
-// =============================================================================================
-// Configuration (the number of gradient steps per fit is --epochs: every step sees all points)
-// =============================================================================================
+// ==== Configuration ==============================================================================
 struct Config {
   int64_t train_points = 200;  // points to fit (--smoke: 64)
   int64_t test_points = 100;   // fresh points from the same curve, to check each fit
@@ -42,191 +36,239 @@ struct Config {
   int64_t degree = 3;          // degree of the polynomial fitted after the line (--degree)
 };
 
-// Steps 1, 10, 100, ... and the last one print a line, write a metrics row and check for NaN.
-bool is_log_step(int64_t step, int64_t steps) {
-  int64_t power = 1;
-  while (power < step) power *= 10;
-  return power == step || step == steps;
+// ==== Data: points on a cubic, with noise ========================================================
+// The curve behind the data, y = 1 - 0.5 x - 1.5 x^2 + 2 x^3, as its coefficients (4).
+torch::Tensor true_coefficients() {
+  return torch::tensor({1.0F, -0.5F, -1.5F, 2.0F});
 }
 
-// What one fit reports back.
-struct FitReport {
-  std::vector<double> losses;  // train MSE at every step, for the loss plot
-  double step_seconds = 0;     // time inside the steps: forward + backward + update
-  double wall_seconds = 0;     // time of the whole loop, logging included
+// c0 + c1 x + ... + cD x^D for c (D + 1) and x (N) -> (N), as c0 + x (c1 + x (c2 + ... x cD)).
+torch::Tensor evaluate_polynomial(const torch::Tensor& coefficients, const torch::Tensor& x) {
+  auto y = torch::zeros_like(x) + coefficients[-1];
+  for (int64_t k = coefficients.size(0) - 2; k >= 0; --k) y = y * x + coefficients[k];
+  return y;
+}
+
+struct Points {
+  torch::Tensor x, y;  // (N) each
 };
 
-// =============================================================================================
-// Training: one loop for both ways. `step` does one update and returns the loss it saw;
-// `predict` maps x (N) to y (N) with the current parameters.
-// =============================================================================================
-FitReport fit(const std::string& name, int64_t degree, int method,
-              const std::function<torch::Tensor()>& step,
-              const std::function<torch::Tensor(const torch::Tensor&)>& predict,
-              const lr::Points& test, int64_t steps, const Config& config,
-              course::MetricsLog& metrics, const torch::Device& device) {
-  FitReport report;
-  std::vector<torch::Tensor> losses;  // kept as tensors: no .item() (a sync on a GPU) per step
-  losses.reserve(static_cast<size_t>(steps));
-  course::ProgressBar bar(steps, name);
-  course::Stopwatch wall;
-  for (int64_t s = 1; s <= steps; ++s) {
-    const bool log = is_log_step(s, steps);
-    double test_loss = 0;
-    if (log) {  // on the parameters this step starts from, like the loss the step returns
-      torch::NoGradGuard no_grad;  // evaluation builds no graph
-      test_loss = lr::mse(predict(test.x), test.y).item<double>();
-    }
-    course::Stopwatch clock;
-    losses.push_back(step());
-    // A GPU runs the step in the background: wait, so the stopwatch measures the work.
-    course::synchronize(device);
-    report.step_seconds += clock.seconds();
-    if (!log) continue;
+// n points with x uniform in [-1, 1) and y on the true curve plus noise * N(0, 1), made on the CPU
+// by LibTorch's default generator (the same --seed, the same points, in Python too), then moved.
+Points make_points(int64_t n, double noise, torch::Device device) {
+  const auto x = torch::rand({n}) * 2 - 1;  // (N)
+  const auto y = evaluate_polynomial(true_coefficients(), x) + noise * torch::randn({n});
+  return {x.to(device), y.to(device)};
+}
 
-    // A log point: read the loss, check it, write it down.
-    const double train_loss = losses.back().item<double>();
-    if (!std::isfinite(train_loss)) {
-      throw std::runtime_error(fmt::format(
-          "loss became {} at step {} of '{}'; lower --lr (now {}): a step that is too large "
-          "overshoots the minimum further every time",
-          train_loss, s, name, config.lr));
-    }
-    metrics.write({static_cast<double>(degree), static_cast<double>(method), static_cast<double>(s),
-                   train_loss, test_loss, wall.seconds()});
-    fmt::print("{:<28} step {:>5}/{} | train mse {:.5f} | test mse {:.5f}\n", name, s, steps,
-               train_loss, test_loss);
-    bar.update(s, fmt::format("loss {:.5f}", train_loss));
+// A polynomial is linear in its coefficients: (N) -> (N, D), the columns x, x^2, ..., x^D.
+// Python: torch.stack([x**k for k in range(1, degree + 1)], dim=1)
+torch::Tensor polynomial_features(const torch::Tensor& x, int64_t degree) {
+  TORCH_CHECK(x.dim() == 1 && degree >= 1,
+              "polynomial_features wants x (N) and a degree >= 1, got ", x.sizes(), " and ",
+              degree);
+  std::vector<torch::Tensor> columns;
+  for (int64_t k = 1; k <= degree; ++k) columns.push_back(x.pow(k));  // (N) each
+  return torch::stack(columns, /*dim=*/1);                            // (N, D)
+}
+
+// Mean squared error of two (N) tensors -> (). Python: ((prediction - target) ** 2).mean()
+torch::Tensor mse(const torch::Tensor& prediction, const torch::Tensor& target) {
+  return (prediction - target).pow(2).mean();
+}
+
+// Prints the loss at steps 1, 10, 100, ... and the last, and stops on a NaN there. Reading a
+// number (.item()) makes a GPU wait, so a training loop reads one only at such log points.
+void log_step(const std::string& name, int64_t step, int64_t steps, const torch::Tensor& loss) {
+  int64_t power = 1;
+  while (power < step) power *= 10;
+  if (power != step && step != steps) return;
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) {
+    throw std::runtime_error(
+        fmt::format("loss became {} at step {} of '{}'; lower --lr (a step too large overshoots)",
+                    value, step, name));
   }
-  bar.finish();
-  report.wall_seconds = wall.seconds();
-  const auto all = torch::stack(losses).to(torch::kCPU, torch::kDouble);  // (steps)
-  report.losses.assign(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
-  return report;
+  fmt::print("{:<28} step {:>5}/{} | train mse {:.5f}\n", name, step, steps, value);
 }
 
-// "[ 1.0123 -0.4876 ...]" for a (D + 1) coefficient vector.
-std::string show(const torch::Tensor& coefficients) {
-  const auto c = coefficients.to(torch::kCPU, torch::kDouble);
-  std::string text = "[";
-  for (int64_t k = 0; k < c.size(0); ++k) text += fmt::format(" {:8.4f}", c[k].item<double>());
-  return text + " ]";
+// ==== Way 1: gradient descent by hand ============================================================
+// Two tensors that autograd tracks, and nothing else: prediction = features @ weight + bias.
+struct HandModel {
+  torch::Tensor weight;  // (D)
+  torch::Tensor bias;    // ()
+};
+
+// `steps` full-batch steps on features (N, D) and targets y (N); returns the loss before each.
+std::vector<torch::Tensor> fit_by_hand(HandModel& model, const torch::Tensor& features,
+                                       const torch::Tensor& y, double lr, int64_t steps,
+                                       const std::string& name) {
+  std::vector<torch::Tensor> losses;
+  for (int64_t step = 1; step <= steps; ++step) {
+    const auto prediction = features.matmul(model.weight) + model.bias;  // (N, D) @ (D) -> (N)
+    const auto loss = mse(prediction, y);  // (): autograd has recorded how it was computed
+    loss.backward();                       // weight.grad() += d loss / d weight, same for bias
+    {
+      torch::NoGradGuard no_grad;  // the update is not part of the model. Python: torch.no_grad()
+      model.weight -= lr * model.weight.grad();  // a step downhill
+      model.bias -= lr * model.bias.grad();
+      model.weight.grad().zero_();  // backward() ADDS to .grad(): clear it for the next step
+      model.bias.grad().zero_();
+    }
+    losses.push_back(loss.detach());
+    log_step(name, step, steps, losses.back());
+  }
+  return losses;
 }
 
-// Values of a (N) tensor as doubles, for the plots.
-std::vector<double> values(const torch::Tensor& t) {
-  const auto d = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
-  return {d.data_ptr<double>(), d.data_ptr<double>() + d.numel()};
+// The coefficients c0..cD (D + 1) the model stands for: [bias, weight...].
+torch::Tensor coefficients(const HandModel& model) {
+  return torch::cat({model.bias.detach().reshape({1}), model.weight.detach()});
 }
 
+// ==== Way 2: nn::Linear + an optimizer ===========================================================
+// The same loop with the library's parts: Linear(D, 1) holds weight (1, D) and bias (1), the
+// optimizer does the update. Plain SGD does exactly what fit_by_hand writes out.
+std::vector<torch::Tensor> fit_with_optimizer(torch::nn::Linear& model,
+                                              torch::optim::Optimizer& optimizer,
+                                              const torch::Tensor& features, const torch::Tensor& y,
+                                              int64_t steps, const std::string& name) {
+  std::vector<torch::Tensor> losses;
+  for (int64_t step = 1; step <= steps; ++step) {
+    optimizer.zero_grad();  // the two .grad().zero_() lines of fit_by_hand
+    const auto prediction = model->forward(features).squeeze(/*dim=*/1);  // (N, 1) -> (N)
+    const auto loss = mse(prediction, y);
+    loss.backward();
+    optimizer.step();  // SGD: p -= lr * p.grad() for every parameter, without autograd
+    losses.push_back(loss.detach());
+    log_step(name, step, steps, losses.back());
+  }
+  return losses;
+}
+
+torch::Tensor coefficients(const torch::nn::Linear& model) {
+  return torch::cat({model->bias.detach(), model->weight.detach().flatten()});  // (D + 1)
+}
+
+// ==== Way 3: the exact answer ====================================================================
+// The coefficients c (D + 1) that minimise |A c - y|^2, A = [1, x, x^2, ..., x^D] (N, D + 1).
+// Python: torch.linalg.lstsq(A, y[:, None]).solution[:, 0]
+torch::Tensor closed_form(const torch::Tensor& x, const torch::Tensor& y, int64_t degree) {
+  const auto ones = torch::ones({x.size(0), 1}, x.options());
+  const auto design = torch::cat({ones, polynomial_features(x, degree)}, /*dim=*/1);  // (N, D+1)
+  // (solution, residuals, rank, singular values): the solution is (D + 1, 1).
+  return std::get<0>(torch::linalg_lstsq(design, y.unsqueeze(1))).squeeze(1);
+}
+
+// ==== Reporting ==================================================================================
+std::vector<double> values(const torch::Tensor& tensor) {
+  const auto cpu = tensor.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  return {cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel()};
+}
+
+// One row of the comparison: coefficients, train and test MSE, distance from the exact answer.
+// Returns the test MSE.
+double print_row(const std::string& label, const torch::Tensor& c, const torch::Tensor& exact,
+                 const Points& train, const Points& test) {
+  std::string shown;
+  for (const double value : values(c)) shown += fmt::format(" {:8.4f}", value);
+  const double test_mse = mse(evaluate_polynomial(c, test.x), test.y).item<double>();
+  fmt::print("  {:<14}[{} ]  {:.5f}  {:.5f}  {:.2e}\n", label, shown,
+             mse(evaluate_polynomial(c, train.x), train.y).item<double>(), test_mse,
+             (c - exact).abs().max().item<double>());
+  return test_mse;
+}
+
+// For losses.png: log10 of the loss against the step.
+course::Series loss_curve(const std::string& name, const std::vector<torch::Tensor>& losses) {
+  const auto steps = torch::arange(1, static_cast<int64_t>(losses.size()) + 1);
+  return {name, values(steps), values(torch::stack(losses).log10())};
+}
+
+// ==== main: data, then per degree the exact answer, two fits, the comparison; pictures ==========
+#ifndef COURSE_TESTING  // test.cpp includes this file for the functions above, with its own main
 int main(int argc, char** argv) {
   try {
     Config config;
     course::Options defaults;
-    defaults.epochs = 1000;
+    defaults.epochs = 1000;  // steps per fit; each step sees every point, so a step is an epoch
     course::Flags flags("04_linear_regression",
-                        "Fit a line and a polynomial: by hand, with nn::Linear + optim::SGD, "
-                        "and exactly with least squares",
+                        "Fit a line and a cubic: by hand, with nn::Linear + SGD, and exactly",
                         defaults);
-    flags.app().add_option("--lr", config.lr, "learning rate of both ways (default 0.5)");
-    flags.app()
-        .add_option("--degree", config.degree, "degree of the polynomial fit")
-        ->check(CLI::Range(2, 10));
+    flags.add("--lr", config.lr, "Learning rate of both ways (1.5: the loss blows up)", {1e-6, 10});
+    flags.add("--degree", config.degree, "Degree of the polynomial fitted after the line", {2, 10});
     const course::Options& options = flags.parse(argc, argv);
-    if (!(config.lr > 0)) throw std::invalid_argument("--lr must be positive, for example 0.5");
     if (options.smoke) config.train_points = 64;
     const course::Lesson lesson = course::begin_lesson(flags);
-    const torch::Device device = lesson.device;
     const int64_t steps = options.epochs;
 
-    // ===== 1. Data: points on a cubic with noise, made on the CPU from --seed =================
-    const lr::Points train_cpu = lr::make_points(config.train_points, config.noise);
-    const lr::Points test_cpu = lr::make_points(config.test_points, config.noise);
-    const lr::Points train{train_cpu.x.to(device), train_cpu.y.to(device)};
-    const lr::Points test{test_cpu.x.to(device), test_cpu.y.to(device)};
+    // ---- 1. Data: made on the CPU from --seed, then moved ---------------------------------------
+    const Points train = make_points(config.train_points, config.noise, lesson.device);
+    const Points test = make_points(config.test_points, config.noise, lesson.device);
     fmt::print(
-        "data: {} train + {} test points of y = 1 - 0.5 x - 1.5 x^2 + 2 x^3 + noise (std "
-        "{}), x in [-1, 1)\n",
+        "data: {} train + {} test points of y = 1 - 0.5 x - 1.5 x^2 + 2 x^3 + noise (std {}), "
+        "x in [-1, 1)\n",
         config.train_points, config.test_points, config.noise);
 
-    course::MetricsLog metrics(lesson.out_dir / "metrics.csv",
-                               {"degree", "method", "step", "train_loss", "test_loss", "seconds"});
-    std::vector<course::Series> fits = {{"data", values(train_cpu.x), values(train_cpu.y), true}};
-    std::vector<course::Series> curves;
     const auto grid = torch::linspace(-1, 1, /*steps=*/101);  // x values for drawing the fits
-    fits.push_back({"true curve", values(grid), values(lr::true_curve(grid))});
-    double step_seconds = 0, wall_seconds = 0, final_mse = 0;
-
+    auto curve = [&grid](const std::string& name, const torch::Tensor& c) -> course::Series {
+      return {name, values(grid), values(evaluate_polynomial(c.cpu(), grid))};
+    };
+    std::vector<course::Series> fits = {{"data", values(train.x), values(train.y), /*points=*/true},
+                                        curve("true curve", true_coefficients())};
+    std::vector<course::Series> curves;
+    double seconds = 0, final_mse = 0;
     for (const int64_t degree : {int64_t{1}, config.degree}) {
       fmt::print("\n---- degree {}: {} parameters ----\n", degree, degree + 1);
-      // ===== 2. The exact answer: least squares in one call ==================================
-      const auto exact = lr::closed_form(train.x, train.y, degree);  // (D + 1)
+      const auto features = polynomial_features(train.x, degree);  // (N, D)
 
-      // ===== 3. Way 1, by hand: two tensors, backward(), and our own update ==================
-      lr::HandModel hand = lr::make_hand_model(degree, device);
-      const FitReport by_hand = fit(
-          fmt::format("degree {}, by hand", degree), degree, /*method=*/1,
-          [&] { return lr::hand_step(hand, train.x, train.y, config.lr); },
-          [&](const torch::Tensor& x) { return hand.forward(x); }, test, steps, config, metrics,
-          device);
+      // ---- 2. The exact answer -----------------------------------------------------------------
+      const auto exact = closed_form(train.x, train.y, degree);  // (D + 1)
 
-      // ===== 4. Way 2, the library: nn::Linear + optim::SGD ==================================
-      lr::PolynomialRegression model(degree);  // Linear(D, 1), LibTorch's default random init
-      model->to(device);
-      torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(config.lr));
-      const FitReport by_sgd = fit(
-          fmt::format("degree {}, nn::Linear + SGD", degree), degree, /*method=*/2,
-          [&] { return lr::sgd_step(model, optimizer, train.x, train.y); },
-          [&](const torch::Tensor& x) { return model->forward(x); }, test, steps, config, metrics,
-          device);
+      // ---- 3. Way 1, by hand: two tensors, backward(), our own update --------------------------
+      course::Stopwatch clock;
+      // Python: torch.zeros(D, requires_grad=True): autograd will fill w.grad for w.
+      const auto tracked = torch::TensorOptions().device(lesson.device).requires_grad(true);
+      HandModel hand{torch::zeros({degree}, tracked), torch::zeros({}, tracked)};  // all zeros
+      const auto hand_name = fmt::format("degree {}, by hand", degree);
+      const auto hand_losses = fit_by_hand(hand, features, train.y, config.lr, steps, hand_name);
 
-      // ===== 5. Compare: coefficients c0..cD and their distance from the exact answer ========
-      torch::NoGradGuard no_grad;
-      const auto hand_c = lr::coefficients(hand), sgd_c = lr::coefficients(model);
-      fmt::print("coefficients c0..c{}        train mse  max |c - exact|\n", degree);
-      fmt::print("  closed form   {}  {:.5f}\n", show(exact),
-                 lr::mse(lr::evaluate_polynomial(exact, train.x), train.y).item<double>());
-      fmt::print("  by hand       {}  {:.5f}  {:.2e}\n", show(hand_c),
-                 lr::mse(hand.forward(train.x), train.y).item<double>(),
-                 (hand_c - exact).abs().max().item<double>());
-      fmt::print("  nn + SGD      {}  {:.5f}  {:.2e}\n", show(sgd_c),
-                 lr::mse(model->forward(train.x), train.y).item<double>(),
-                 (sgd_c - exact).abs().max().item<double>());
-      final_mse = lr::mse(model->forward(test.x), test.y).item<double>();
-      fmt::print("  test mse of the nn + SGD fit: {:.5f}\n", final_mse);
+      // ---- 4. Way 2, the library: nn::Linear (LibTorch's default random init) + optim::SGD ----
+      torch::nn::Linear linear(torch::nn::LinearOptions(/*in_features=*/degree, /*out=*/1));
+      linear->to(lesson.device);
+      torch::optim::SGD optimizer(linear->parameters(), torch::optim::SGDOptions(config.lr));
+      const auto sgd_name = fmt::format("degree {}, nn::Linear + SGD", degree);
+      const auto sgd_losses =
+          fit_with_optimizer(linear, optimizer, features, train.y, steps, sgd_name);
+      course::synchronize(lesson.device);  // a GPU works in the background: wait for the clock
+      seconds += clock.seconds();
 
-      for (const FitReport* report : {&by_hand, &by_sgd}) {
-        std::vector<double> step_axis, log_loss;
-        for (size_t i = 0; i < report->losses.size(); ++i) {
-          step_axis.push_back(static_cast<double>(i + 1));
-          log_loss.push_back(std::log10(report->losses[i]));
-        }
-        const char* way = report == &by_hand ? "by hand" : "nn + SGD";
-        curves.push_back({fmt::format("degree {}, {}", degree, way), step_axis, log_loss});
-        step_seconds += report->step_seconds;
-        wall_seconds += report->wall_seconds;
-      }
-      fits.push_back({fmt::format("degree {}, by hand", degree), values(grid),
-                      values(hand.forward(grid.to(device)))});
-      fits.push_back({fmt::format("degree {}, nn + SGD", degree), values(grid),
-                      values(model->forward(grid.to(device)))});
+      // ---- 5. Compare: the coefficients, and their distance from the exact answer --------------
+      fmt::print("coefficients c0..c{}        train mse  test mse  max |c - exact|\n", degree);
+      print_row("closed form", exact, exact, train, test);
+      print_row("by hand", coefficients(hand), exact, train, test);
+      final_mse = print_row("nn + SGD", coefficients(linear), exact, train, test);
+      curves.push_back(loss_curve(hand_name, hand_losses));
+      curves.push_back(loss_curve(sgd_name, sgd_losses));
+      fits.push_back(curve(hand_name, coefficients(hand)));
+      fits.push_back(curve(sgd_name, coefficients(linear)));
     }
 
-    // ===== 6. Save the pictures ===============================================================
+    // ---- 6. Pictures and the RESULT line ------------------------------------------------------
     course::plot_lines(fits, "Fits to the training points", "x", "y", lesson.out_dir / "fits.png");
     course::plot_lines(curves, "Training loss: log10 of the train MSE", "step", "log10",
                        lesson.out_dir / "losses.png");
-    fmt::print("\nwrote fits.png, losses.png and metrics.csv to {}\n", lesson.out_dir.string());
-
-    const int64_t total_steps = 4 * steps;  // two degrees, two ways
-    fmt::print(
-        "RESULT lesson=04_linear_regression epochs={} epoch_time_s={:.6g} "
-        "train_samples_per_s={:.6g} final_mse={:.6g} outside_share={:.6g}\n",
-        steps, wall_seconds / static_cast<double>(total_steps),
-        static_cast<double>(config.train_points * total_steps) / wall_seconds, final_mse,
-        1.0 - step_seconds / wall_seconds);
+    fmt::print("\nwrote fits.png and losses.png in {}\n", lesson.out_dir.string());
+    const double total_steps = 4.0 * static_cast<double>(steps);  // two degrees, two ways
+    course::print_result(
+        "04_linear_regression",
+        {{"epochs", static_cast<double>(steps)},
+         {"epoch_time_s", seconds / total_steps},
+         {"train_samples_per_s", static_cast<double>(config.train_points) * total_steps / seconds},
+         {"final_mse", final_mse}});
     return 0;
   } catch (const std::exception& e) {
     return course::report_error(e);
   }
 }
+#endif  // COURSE_TESTING
