@@ -95,6 +95,12 @@ std::string format_values(const torch::Tensor& tensor, int decimals) {
   return out;
 }
 
+std::string format_short(const torch::Tensor& tensor, int significant) {
+  const torch::Tensor values = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* begin = values.data_ptr<double>();
+  return fmt::format("[{:.{}g}]", fmt::join(begin, begin + values.numel(), ", "), significant);
+}
+
 void show(const std::string& label, const torch::Tensor& tensor) {
   const std::string values = format_values(tensor);
   if (tensor.dim() <= 1) {

@@ -52,6 +52,15 @@ TEST(Show, FormatValuesReadsNonContiguousTensors) {
             "[[0, 3],\n [1, 4],\n [2, 5]]");
 }
 
+TEST(Show, FormatShortGivesSignificantDigitsOnOneLine) {
+  EXPECT_EQ(course::format_short(torch::tensor({7.0, 14.0, 21.0})), "[7, 14, 21]");
+  EXPECT_EQ(course::format_short(torch::tensor({2.0611537e-9F, 0.31326169F})),
+            "[2.061e-09, 0.3133]");
+  EXPECT_EQ(course::format_short(torch::arange(4).reshape({2, 2}).t()), "[0, 2, 1, 3]");
+  EXPECT_EQ(course::format_short(torch::tensor({1.0 / 3}), /*significant=*/2), "[0.33]");
+  EXPECT_EQ(course::format_short(torch::tensor(5)), "[5]");
+}
+
 TEST(Show, ShortTensorsFitOnOneLine) {
   EXPECT_EQ(shown("x[1]", torch::tensor({4, 5})), "  x[1] = [4, 5]   int64 [2]\n");
   EXPECT_EQ(shown("m.sum()", torch::tensor(12.0F)), "  m.sum() = 12.0000   float32 []\n");

@@ -21,6 +21,10 @@ std::string describe(const torch::Tensor& tensor);
 /// device, any memory layout (a permuted view prints in its logical order).
 std::string format_values(const torch::Tensor& tensor, int decimals = 4);
 
+/// The values on one line, flattened, each with `significant` digits as printf's %g writes them:
+/// "[7, 14, 21]", "[2.061e-09, 0.3133, inf, nan]".
+std::string format_short(const torch::Tensor& tensor, int significant = 4);
+
 /// Prints "  label = values   dtype [shape]" for a 0-D or 1-D tensor; for more dimensions, the
 /// label and the description on one line and the values below it, indented by four spaces.
 void show(const std::string& label, const torch::Tensor& tensor);
