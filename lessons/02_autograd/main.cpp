@@ -165,8 +165,7 @@ torch::Tensor stable_softplus(const torch::Tensor& x) {
 // The gradient of a scalar f by central differences in float64, one input at a time:
 // (f(x + eps e_j) - f(x - eps e_j)) / (2 eps). Slow, but it needs no backward at all.
 torch::Tensor numeric_gradient(const TensorFn& f, const torch::Tensor& x, double eps) {
-  torch::NoGradGuard no_grad;  // values only
-  const torch::Tensor x64 = x.detach().to(torch::kFloat64).contiguous();
+  const torch::Tensor x64 = x.detach().to(torch::kFloat64).contiguous();  // values only
   torch::Tensor grad = torch::zeros_like(x64);
   for (int64_t j = 0; j < x64.numel(); ++j) {
     torch::Tensor plus = x64.clone(), minus = x64.clone();

@@ -161,6 +161,20 @@ TEST_F(Autograd, TanhDerivativesMatchPythonAndClosedForm) {
   EXPECT_TRUE(AllClose(second, -2 * t * (1 - t * t), 1e-12, 1e-12));
 }
 
+TEST_F(Autograd, DerivativeOfWhatDoesNotDependOnXIsZero) {
+  const torch::Tensor x = torch::linspace(-1, 1, 5, torch::kFloat64);
+  // A value autograd does not track at all: no graph to walk.
+  EXPECT_TRUE(
+      AllClose(derivative([](const torch::Tensor& t) { return torch::full_like(t, 5); }, x, 1),
+               torch::zeros_like(x), 0, 0));
+  // A tracked value that does not come from x: grad() finds no path to x (allow_unused).
+  const torch::Tensor other = torch::ones({5}, torch::kFloat64).requires_grad_(true);
+  EXPECT_TRUE(AllClose(derivative([&](const torch::Tensor&) { return other * 3; }, x, 1),
+                       torch::zeros_like(x), 0, 0));
+  EXPECT_TRUE(AllClose(derivative([](const torch::Tensor& t) { return 3 * t; }, x, 2),
+                       torch::zeros_like(x), 0, 0));
+}
+
 TEST_F(Autograd, DerivativeRejectsNonElementwiseFunctionsAndBadOrders) {
   const torch::Tensor x = torch::linspace(0, 1, 4);
   EXPECT_THROW(derivative([](const torch::Tensor& t) { return t.sum(); }, x, 1), c10::Error);
