@@ -13,7 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <string>
-#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "course/flags.h"
@@ -31,20 +31,17 @@ struct Example {
   std::string cpp;      // the C++ expression that computed `value`, as text
   torch::Tensor value;  // a copy of the result, taken when the example ran
   bool is_tensor;       // false: a number, a bool or a shape, kept as Python's torch.tensor(value)
-
-  static torch::Tensor copy_of(const torch::Tensor& result) { return result.clone(); }
-  template <typename T>  // int64_t, float, bool, x.sizes(), std::vector<float>
-  static torch::Tensor copy_of(const T& result) {
-    return torch::tensor(result);
-  }
 };
+Example make_example(std::string python, std::string cpp, const torch::Tensor& result) {
+  return {std::move(python), std::move(cpp), result.clone(), /*is_tensor=*/true};
+}
+template <typename T>  // int64_t, float, bool, x.sizes(), std::vector<float>
+Example make_example(std::string python, std::string cpp, const T& result) {
+  return {std::move(python), std::move(cpp), torch::tensor(result), /*is_tensor=*/false};
+}
 // EXAMPLE("x[:, 0]", x.index({Slice(), 0})): the C++ text is the expression itself (#__VA_ARGS__),
 // so the label cannot drift from the code; the Python text is what reference.py evaluates.
-#define EXAMPLE(python, ...)                                               \
-  Example {                                                                \
-    python, #__VA_ARGS__, Example::copy_of(__VA_ARGS__),                   \
-        std::is_same_v<std::decay_t<decltype(__VA_ARGS__)>, torch::Tensor> \
-  }
+#define EXAMPLE(python, ...) make_example(python, #__VA_ARGS__, (__VA_ARGS__))
 
 // ==== 1. Creating tensors ========================================================================
 std::vector<Example> creating() {
