@@ -6,7 +6,8 @@
 // torch::autograd::Function (softplus with its own backward), checked with central differences.
 // Left out on purpose: optimizers and updates by hand (lesson 04), forward-mode AD, hooks.
 //
-// Run:  ./course run 02   (-- --point 3: step 1 at x = 3)   python lessons/02_autograd/reference.py
+// Run:  ./course run 02   (-- --point 3: steps 1-2 at x = 3)   python
+// lessons/02_autograd/reference.py
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
   try {
     Config config;
     course::Flags flags("02_autograd", "Autograd: gradients, higher derivatives, custom Functions");
-    flags.add("--point", config.point, "where step 1 differentiates the cubic", {-100, 100});
+    flags.add("--point", config.point, "where steps 1 and 2 differentiate the cubic", {-100, 100});
     flags.add("--eps", config.eps, "central-difference step of the gradient check", {1e-9, 1e-2});
     flags.parse(argc, argv);
     course::begin_lesson(flags);
