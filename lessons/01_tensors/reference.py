@@ -1,12 +1,22 @@
-"""Lesson 01 in Python PyTorch: the same nine steps as main.cpp, and the golden values.
+#!/usr/bin/env python3
+"""01_tensors in Python PyTorch: the same examples as main.cpp, and the golden values.
 
-    python lessons/01_tensors/reference.py            # print the steps, as the C++ lesson does
-    python lessons/01_tensors/reference.py --golden   # write tests/golden/01_tensors.json
+Each section below is a namespace (the tensors the section starts from) and a list of Python
+expressions, the same texts as the first argument of main.cpp's EXAMPLE("python", c++). This file
+evaluates each text with eval() (a statement such as "y[:, 0] = 0" with exec(); its value is then
+the tensor it wrote into, as C++'s index_put_ returns it), prints it as main.cpp does, and --golden
+stores every value in golden.json keyed by its Python text. test.cpp checks each C++ example's
+value against golden[its Python text], so neither spelling can drift from what is computed.
 
-The golden cases are built only from arange/linspace/sin/fixed lists (no random stream), so the
-C++ tests never depend on a generator.
+    python lessons/01_tensors/reference.py            # print the examples, as the C++ lesson does
+    python lessons/01_tensors/reference.py --golden   # write lessons/01_tensors/golden.json
+
+The golden inputs are arange/linspace/fixed lists; the one random stream is the lesson's point
+that torch.manual_seed(42) gives the same numbers in C++ and in Python.
 """
+import array
 import pathlib
+import re
 import sys
 
 import torch
@@ -16,12 +26,105 @@ sys.path.insert(0, str(ROOT / "common" / "python"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
+LESSON = "01_tensors"
+
 
 # ------------------------------------------------------------------------------------------------
-# The lesson's functions: the Python side of lessons/01_tensors/tensors.h
+# The sections: (namespace, examples), the twins of main.cpp's functions of the same names.
+
+def creating():
+    numbers = [1.5, 2.5, 3.5]
+    return locals(), ["torch.zeros(2, 3)", "torch.ones(2)", "torch.arange(0, 10, 3)",
+                      "torch.linspace(0, 1, 5)", "torch.full((2, 2), 7.5)", "torch.eye(3)",
+                      "torch.tensor(numbers)", "torch.zeros(2, 3, dtype=torch.float64)"]
+
+
+def random_numbers(seed):
+    torch.manual_seed(seed)
+    return {}, ["torch.rand(2, 3)", "torch.rand(2)"]
+
+
+def dtypes():
+    ints = torch.arange(-3, 4)
+    floats = torch.tensor([-1.7, -0.5, 0.5, 2.5])
+    return locals(), ["ints", "floats", "floats.to(torch.int64)", "ints + 0.5", "ints / 2",
+                      "ints // 2", "floats.double()", "ints.sum().item()"]
+
+
+def shapes():
+    x = torch.arange(12).reshape(3, 4)
+    return locals(), ["x", "x.shape", "x.size(0)", "x.dim()", "x.numel()", "x.view(4, 3)",
+                      "x.view(-1)", "x.permute(1, 0)", "x.permute(1, 0).is_contiguous()",
+                      "x.permute(1, 0).reshape(-1)", "x.unsqueeze(0).shape"]
+
+
+def indexing():
+    x = torch.arange(12).reshape(3, 4)
+    return locals(), ["x[1]", "x[1, 2]", "x[:, 0]", "x[1:3, ::2]", "x[..., -1]", "x[None].shape",
+                      "x[:, None].shape", "x[x > 5]", "x[torch.tensor([2, 0])]", "x[1, 2].item()",
+                      "y = x.clone()", "y[:, 1::2].mul_(10)", "y", "y[:, 0] = 0", "y[y > 50] = -1"]
+
+
+def broadcasting():
+    points = torch.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    centers = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    return locals(), ["torch.arange(3).reshape(3, 1) * 10 + torch.arange(4)", "points", "centers",
+                      "(points[:, None] - centers[None]).shape",
+                      "(points[:, None] - centers[None]).pow(2).sum(-1).sqrt()",
+                      "torch.cdist(points, centers)",
+                      "points / points.norm(dim=1, keepdim=True).clamp_min(1e-12)"]
+
+
+def reductions():
+    m = torch.tensor([[3.0, 1.0, 2.0], [0.5, 4.0, 1.5]])
+    return locals(), ["m", "m.sum()", "m.sum(0)", "m.mean(1)", "m.max(1).values",
+                      "m.max(1).indices", "m.argmax(1)", "m - m.mean(1, keepdim=True)",
+                      "m.sum().item()"]
+
+
+def in_place():
+    v = torch.linspace(-1, 1, 5)
+    before = v.data_ptr()
+    return locals(), ["v", "v * 2", "v.mul_(2).add_(0.5).clamp_(0, 2)", "v += 0.5",
+                      "v.data_ptr() == before"]
+
+
+def memory():
+    buffer = array.array("f", [1, 2, 3, 4, 5, 6])
+    borrowed = torch.frombuffer(buffer, dtype=torch.float32).reshape(2, 3)  # no copy: from_blob
+    owned = borrowed.clone()
+    buffer[0] = 100  # shows through `borrowed` only
+    return locals(), ["borrowed", "owned", "owned.flatten().tolist()"]
+
+
+def gradient_image(height, width):
+    across = torch.linspace(0, 1, width).reshape(1, width)
+    down = torch.linspace(0, 1, height).reshape(height, 1)
+    return torch.stack([across.expand(height, width), down.expand(height, width), across * down])
+
+
+def run(section):
+    """[(python, value, is_tensor)] in order: eval() each expression, exec() each statement."""
+    namespace, examples = section
+    namespace = {"torch": torch, **namespace}
+    results = []
+    for python in examples:
+        try:
+            value = eval(compile(python, "<example>", "eval"), namespace)
+        except SyntaxError:  # a statement: its value is the tensor it assigns to
+            exec(python, namespace)
+            value = namespace[re.match(r"\w+", python).group()]  # "y[:, 0] = 0" -> y
+        if isinstance(value, torch.Tensor):
+            results.append((python, value.clone(), True))
+        else:  # a number, a bool, a shape or a list, as a tensor (what C++ makes of it)
+            results.append((python, torch.tensor(value), False))
+    return results
+
+
+# ------------------------------------------------------------------------------------------------
+# Printing, as course/show.h does
 
 def format_values(t, decimals=4):
-    """Nested brackets, aligned columns: course::tensors::format_values."""
     t = t.detach().cpu()
     flat = t.flatten().tolist()
     if t.dtype == torch.bool:
@@ -61,77 +164,47 @@ def show(label, t):
         print(f"  {label}   {describe(t)}\n    " + values.replace("\n", "\n    "))
 
 
-def dtype_examples(ints, floats):
-    return {"truncated": floats.to(torch.int64), "promoted": ints + 0.5, "divided": ints / 2,
-            "floor_divided": ints // 2, "as_double": floats.double()}
-
-
-def indexing_examples(x, threshold):
-    edited = x.clone()
-    edited[:, 0] = 0
-    edited[edited > threshold] = -1
-    return {"row": x[1], "column": x[:, 0], "block": x[1:3, ::2], "last": x[..., -1],
-            "unsqueezed": x[None], "masked": x[x > threshold], "edited": edited}
-
-
-def pairwise_distances(a, b):
-    return (a[:, None, :] - b[None, :, :]).pow(2).sum(-1).sqrt()
-
-
-def normalize_rows(x):
-    return x / x.norm(p=2, dim=1, keepdim=True).clamp_min(1e-12)
-
-
-def gradient_image(height, width):
-    across = torch.linspace(0, 1, width).reshape(1, width)
-    down = torch.linspace(0, 1, height).reshape(height, 1)
-    return torch.stack([across.expand(height, width), down.expand(height, width), across * down])
-
-
-def summarize(x):
-    values, indices = x.max(1)
-    return {"total": x.sum(), "column_sums": x.sum(0), "row_means": x.mean(1), "row_max": values,
-            "row_argmax": indices, "centered": x - x.mean(1, keepdim=True)}
-
-
-def scale_shift_clamp_(x, scale, shift, low, high):
-    return x.mul_(scale).add_(shift).clamp_(low, high)
+def print_examples(results):
+    for python, value, is_tensor in results:
+        if is_tensor:
+            show(python, value)
+        else:
+            print(f"  {python} = {format_values(value)}")
 
 
 # ------------------------------------------------------------------------------------------------
 # Golden cases
 
-def golden_cases():
-    ints = torch.arange(-7, 8)                                   # int64, odd negatives for //
-    floats = torch.tensor([-2.5, -1.7, -0.5, 0.0, 0.5, 1.5, 2.5, 3.9])
-    int_grid = torch.arange(20).reshape(5, 4)
-    float_grid = torch.sin(torch.arange(15.0)).reshape(3, 5)
-    points_a = torch.sin(torch.arange(10.0)).reshape(5, 2)
-    points_b = torch.cos(torch.arange(6.0) * 0.5).reshape(3, 2)
-    rows = torch.sin(torch.arange(12.0)).reshape(4, 3)
-    rows[2] = 0                                                  # a zero row must stay zero
-    to_reduce = torch.sin(torch.arange(12.0) * 0.7).reshape(3, 4)
-    ramp = torch.linspace(-2, 2, 9)
-    inplace = {"scale": 1.5, "shift": 0.25, "low": -1.0, "high": 2.0}
-    vector = torch.tensor([0.5, -1.25, 3.0, 4.75, -0.125, 6.0])
-    return {
-        "dtypes": {"inputs": {"ints": ints, "floats": floats},
-                   "outputs": dtype_examples(ints, floats)},
-        "indexing_int": {"inputs": {"x": int_grid, "threshold": 11},
-                         "outputs": indexing_examples(int_grid, 11)},
-        "indexing_float": {"inputs": {"x": float_grid, "threshold": 0.5},
-                           "outputs": indexing_examples(float_grid, 0.5)},
-        "pairwise": {"inputs": {"a": points_a, "b": points_b},
-                     "outputs": {"distances": pairwise_distances(points_a, points_b)}},
-        "normalize": {"inputs": {"x": rows}, "outputs": {"normalized": normalize_rows(rows)}},
-        "gradient": {"inputs": {"height": 3, "width": 5},
-                     "outputs": {"image": gradient_image(3, 5)}},
-        "reductions": {"inputs": {"x": to_reduce}, "outputs": summarize(to_reduce)},
-        "inplace": {"inputs": {"x": ramp, **inplace},
-                    "outputs": {"x": scale_shift_clamp_(ramp.clone(), **inplace)}},
-        "vector": {"inputs": {"values": vector, "shape": torch.tensor([2, 3])},
-                   "outputs": {"tensor": vector.reshape(2, 3)}},
-    }
+def golden_key(python):
+    """golden.h's paths put '/' between keys, so a '/' of the Python text is stored as %2F."""
+    return python.replace("%", "%25").replace("/", "%2F")
+
+
+def golden_value(value):
+    """A bool tensor is stored with 0/1 data: golden.h reads every "data" list as numbers."""
+    if value.dtype == torch.bool:
+        return {"shape": list(value.shape), "dtype": "bool", "data": value.int().flatten().tolist()}
+    return value
+
+
+def golden_cases(seed=42):
+    sections = {"creating": creating(), "random": random_numbers(seed), "dtypes": dtypes(),
+                "shapes": shapes(), "indexing": indexing(), "broadcasting": broadcasting(),
+                "reductions": reductions(), "in_place": in_place(), "memory": memory()}
+    cases = {}
+    for name, section in sections.items():
+        if name == "random":
+            torch.manual_seed(seed)  # run() draws now; the other sections came in between
+        results = run(section)
+        inputs = {"examples": [python for python, _, _ in results], "count": len(results)}
+        if name == "random":
+            inputs["seed"] = seed
+        cases[name] = {"inputs": inputs,
+                       "outputs": {golden_key(python): golden_value(value)
+                                   for python, value, _ in results}}
+    cases["gradient"] = {"inputs": {"height": 3, "width": 5},
+                         "outputs": {"image": gradient_image(3, 5)}}
+    return cases
 
 
 # ------------------------------------------------------------------------------------------------
@@ -141,89 +214,42 @@ def main():
     args = course_common.parser("Tensors: creation, dtypes, shapes, indexing, broadcasting").parse_args()
     if args.golden:
         import golden
-        golden.write("01_tensors", golden_cases())
+        golden.write(LESSON, golden_cases())
         return
-    device, _ = course_common.begin(args, "01_tensors")
+    device, _ = course_common.begin(args, LESSON)
 
-    print("\n-- 1. creating tensors")
-    show("torch.zeros(2, 3)", torch.zeros(2, 3))
-    show("torch.ones(2)", torch.ones(2))
-    show("torch.arange(0, 10, 3)", torch.arange(0, 10, 3))
-    show("torch.linspace(0, 1, 5)", torch.linspace(0, 1, 5))
-    show("torch.full((2, 2), 7.5)", torch.full((2, 2), 7.5))
-    show("torch.eye(3)", torch.eye(3))
-    torch.manual_seed(args.seed)
-    first = torch.rand(2, 3)
-    torch.manual_seed(args.seed)
-    show(f"torch.rand(2, 3) after manual_seed({args.seed})", first)
-    print(f"  same seed, same numbers: {str(torch.equal(first, torch.rand(2, 3))).lower()}")
-    show("torch.tensor([1.5, 2.5, 3.5])", torch.tensor([1.5, 2.5, 3.5]))
+    print("\n-- 1. creating tensors (Python | C++)")
+    print_examples(run(creating()))
+    print(f"  after torch.manual_seed({args.seed}):")
+    first = run(random_numbers(args.seed))
+    print_examples(first)
+    same = torch.equal(first[0][1], run(random_numbers(args.seed))[0][1])
+    print(f"  same seed, same numbers: {str(same).lower()}")
 
     print("\n-- 2. dtypes and conversion")
-    ints, floats = torch.arange(-3, 4), torch.tensor([-1.7, -0.5, 0.5, 2.5])
-    d = dtype_examples(ints, floats)
-    show("ints", ints)
-    show("floats", floats)
-    for label, key in [("floats.to(torch.int64)", "truncated"), ("ints + 0.5", "promoted"),
-                       ("ints / 2", "divided"), ("ints // 2", "floor_divided"),
-                       ("floats.double()", "as_double")]:
-        show(label, d[key])
+    print_examples(run(dtypes()))
 
-    print("\n-- 3. devices")
-    on_device = floats.to(device)
-    print(f"  floats.to({device}) lives on {on_device.device}")
-    print(f"  back on the CPU: {on_device.cpu().device}")
+    print("\n-- 3. devices (Python: x.to(device), x.device, x.cpu())")
+    on_device = torch.arange(4).to(device)
+    print(f"  torch.arange(4).to({device}).device = {on_device.device}, "
+          f".cpu().device = {on_device.cpu().device}")
+    print(f"  torch.zeros(2, 3, device={device}).device = {torch.zeros(2, 3, device=device).device}")
 
     print("\n-- 4. shape: view, reshape, permute, contiguous")
-    x = torch.arange(12).reshape(3, 4)
-    show("x = torch.arange(12).reshape(3, 4)", x)
-    show("x.view(4, 3)", x.view(4, 3))
-    xt = x.permute(1, 0)
-    show("x.permute(1, 0)", xt)
-    print(f"  x.permute(1, 0).is_contiguous() = {str(xt.is_contiguous()).lower()}")
-    show("x.permute(1, 0).reshape(-1)", xt.reshape(-1))
+    print_examples(run(shapes()))
+    try:
+        torch.arange(12).reshape(3, 4).permute(1, 0).view(-1)
+    except RuntimeError:
+        print("  x.permute(1, 0).view(-1) fails: use reshape or .contiguous()")
 
-    print("\n-- 5. indexing and slicing")
-    picked = indexing_examples(x, 5)
-    for label, key in [("x[1]", "row"), ("x[:, 0]", "column"), ("x[1:3, ::2]", "block"),
-                       ("x[..., -1]", "last"), ("x[x > 5]", "masked"),
-                       ("y[:, 0] = 0; y[y > 5] = -1", "edited")]:
-        show(label, picked[key])
-    print(f"  x[1, 2] = {x[1, 2].item()}")
-    print(f"  x[:, None] -> {describe(x[:, None])}   x[..., None] -> {describe(x[..., None])}")
-    y = x.clone()
-    y[:, 1::2] *= 10
-    show("y = x.clone(); y[:, 1::2] *= 10", y)
-
-    print("\n-- 6. broadcasting")
-    show("torch.arange(3).reshape(3, 1) * 10 + torch.arange(4)",
-         torch.arange(3).reshape(3, 1) * 10 + torch.arange(4))
-    points = torch.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
-    centers = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
-    show("pairwise_distances(points, centers)", pairwise_distances(points, centers))
-    show("torch.cdist(points, centers)", torch.cdist(points, centers))
-    show("normalize_rows(points)", normalize_rows(points))
-
-    print("\n-- 7. reductions")
-    m = torch.tensor([[3.0, 1.0, 2.0], [0.5, 4.0, 1.5]])
-    for key, value in summarize(m).items():
-        show(key, value)
-
-    print("\n-- 8. in-place ops")
-    v = torch.linspace(-1, 1, 5)
-    pointer = v.data_ptr()
-    show("v.mul_(2).add_(0.5).clamp_(0, 2)", scale_shift_clamp_(v, 2, 0.5, 0, 2))
-    print(f"  same memory as before: {str(v.data_ptr() == pointer).lower()}")
-
-    print("\n-- 9. memory shared with NumPy (the Python cousin of from_blob)")
-    array = torch.arange(1.0, 7.0).reshape(2, 3).numpy()
-    shared = torch.from_numpy(array)  # no copy, like torch::from_blob
-    owned = shared.clone()
-    array[0, 0] = 100
-    show("torch.from_numpy(array) after array[0, 0] = 100", shared)
-    show("torch.from_numpy(array).clone()", owned)
+    for title, section in [("5. indexing and slicing", indexing),
+                           ("6. broadcasting", broadcasting), ("7. reductions", reductions),
+                           ("8. in-place ops: a trailing _ changes the tensor itself", in_place),
+                           ("9. memory shared with a Python buffer (from_blob's cousin)", memory)]:
+        print(f"\n-- {title}")
+        print_examples(run(section()))
     image = gradient_image(48, 64)
-    print(f"  gradient_image {describe(image)}; (Python has no cv::Mat: see the C++ lesson)")
+    print(f"  gradient_image {describe(image)} (cv::Mat is C++ only: see main.cpp)")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""Lesson 02 in Python PyTorch: the same seven steps as main.cpp, and the golden values.
+#!/usr/bin/env python3
+"""02_autograd in Python PyTorch: the same five steps and printed lines as main.cpp, and the golden
+values its test compares with.
 
     python lessons/02_autograd/reference.py            # print the steps, as the C++ lesson does
-    python lessons/02_autograd/reference.py --golden   # write tests/golden/02_autograd.json
+    python lessons/02_autograd/reference.py --golden   # write lessons/02_autograd/golden.json
 
-Every golden input is made from linspace or a fixed list (no random stream), so the C++ tests never
-depend on a generator.
+Every golden input is made from linspace or a fixed list (no random stream).
 """
 import pathlib
+import re
 import sys
 
 import torch
@@ -16,9 +18,11 @@ sys.path.insert(0, str(ROOT / "common" / "python"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
+LESSON = "02_autograd"
+
 
 # ------------------------------------------------------------------------------------------------
-# The lesson's functions: the Python side of lessons/02_autograd/autograd.h
+# The lesson's functions, twins of main.cpp's
 
 def cubic(x):
     """f(x) = x^3 - 2x^2 + 3x - 1: f' = 3x^2 - 4x + 3, f'' = 6x - 4, f''' = 6."""
@@ -34,27 +38,12 @@ def make_leaf(x):
 
 
 def gradient(f, x):
-    """d f(x) / dx through backward() and .grad: course::autograd::gradient."""
     leaf = make_leaf(x)
     f(leaf).backward()
-    return leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
-
-
-def derivative(f, x, order=1):
-    """The order-th derivative of an elementwise f with torch.autograd.grad(create_graph=True)."""
-    leaf = make_leaf(x)
-    current = f(leaf)
-    for _ in range(order):
-        if not current.requires_grad:
-            return torch.zeros_like(leaf)
-        (grad,) = torch.autograd.grad(current.sum(), leaf, retain_graph=True, create_graph=True,
-                                      allow_unused=True)
-        current = grad if grad is not None else torch.zeros_like(leaf)
-    return current.detach()
+    return leaf.grad
 
 
 def accumulate(x, calls):
-    """x.grad after each backward (rows), after zero_(), and after reset + one backward."""
     leaf = make_leaf(x)
     rows = []
     for _ in range(calls):
@@ -77,28 +66,40 @@ def backward_twice(x, retain_graph):
 
 
 def detach_grads(x):
-    full = gradient(lambda t: (t * t * t).sum(), x)
-    detached = gradient(lambda t: ((t * t).detach() * t).sum(), x)
-    return full, detached
+    return gradient(lambda t: (t * t * t).sum(), x), gradient(lambda t: ((t * t).detach() * t).sum(), x)
 
 
-def line_step(x, y, w, b, lr):
-    """One hand-written gradient-descent step: loss, dw, db, then w and b after the step."""
-    weight = torch.tensor(w, dtype=x.dtype, requires_grad=True)
-    bias = torch.tensor(b, dtype=x.dtype, requires_grad=True)
-    loss = (weight * x + bias - y).pow(2).mean()
-    loss.backward()
-    dw, db = weight.grad.clone(), bias.grad.clone()
+def made_under_guards(w):
     with torch.no_grad():
-        weight -= lr * weight.grad
-        bias -= lr * bias.grad
-    weight.grad.zero_()
-    bias.grad.zero_()
-    return loss.detach(), dw, db, weight.detach(), bias.detach()
+        no_grad_y = w * 2
+    with torch.inference_mode():
+        inference_y = w * 2
+    return no_grad_y, inference_y
+
+
+def error_of(action):
+    try:
+        action()
+    except RuntimeError as error:
+        return re.split(r"[.(\n]", str(error))[0].rstrip()
+    return ""
+
+
+def derivative(f, x, order):
+    leaf = make_leaf(x)
+    current = f(leaf)
+    for _ in range(order):
+        if not current.requires_grad:
+            return torch.zeros_like(leaf)
+        (current,) = torch.autograd.grad(current.sum(), leaf, retain_graph=True, create_graph=True,
+                                         allow_unused=True)
+        if current is None:
+            return torch.zeros_like(leaf)
+    return current.detach()
 
 
 class Softplus(torch.autograd.Function):
-    """course::autograd::SoftplusFunction: max(x, 0) + log1p(e^-|x|), backward = sigmoid(x)."""
+    """SoftplusFunction: max(x, 0) + log1p(e^-|x|), backward = grad_output * sigmoid(x)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -111,51 +112,57 @@ class Softplus(torch.autograd.Function):
         return grad_output * torch.sigmoid(x)
 
 
-def softplus(x):
+def stable_softplus(x):
     return Softplus.apply(x)
 
 
-def numeric_jacobian(f, x, eps=1e-6):
-    """Central differences in float64: course::autograd::numeric_jacobian. Shape (M, N)."""
+def numeric_gradient(f, x, eps):
+    """Central differences in float64, one input at a time."""
     with torch.no_grad():
         x64 = x.detach().to(torch.float64).contiguous()
-        columns = []
+        grad = torch.zeros_like(x64)
         for j in range(x64.numel()):
             plus, minus = x64.clone(), x64.clone()
             plus.view(-1)[j] += eps
             minus.view(-1)[j] -= eps
-            columns.append((f(plus) - f(minus)).to(torch.float64).reshape(-1) / (2 * eps))
-        return torch.stack(columns, dim=1)
+            grad.view(-1)[j] = (f(plus) - f(minus)).item() / (2 * eps)
+        return grad
 
 
-def jacobian_example(x):
-    """A function whose Jacobian is not diagonal: y_i = sin(x_1 + ... + x_i) * x_i."""
-    return torch.sin(torch.cumsum(x, dim=0)) * x
+def weighted_softplus_sum(v):
+    return (stable_softplus(v) * torch.linspace(1, 2, v.numel(), dtype=v.dtype)).sum()
+
+
+def max_error(a, b):
+    return (a - b).abs().max().item()
+
+
+def show(t):
+    return "[" + ", ".join(f"{v:.4g}" for v in t.detach().double().flatten().tolist()) + "]"
 
 
 # ------------------------------------------------------------------------------------------------
-# Golden inputs: the same in the C++ test (it reads them back from the JSON).
+# Golden cases: the inputs main.cpp prints, and a few more
 
 POLY_X = torch.linspace(-2, 2, 9, dtype=torch.float64)
 TANH_X = torch.linspace(-3, 3, 13, dtype=torch.float64)
-SOFTPLUS_X = torch.tensor([-50, -20, -5, -1, -0.5, 0, 0.5, 1, 5, 20, 50, 100], dtype=torch.float32)
+SOFTPLUS_X = torch.tensor([-20.0, -1.0, 0.0, 1.0, 20.0, 100.0])  # float32, as main.cpp prints
 ACCUMULATE_X = torch.tensor([-1.0, 0.5, 2.0])
 DETACH_X = torch.tensor([1.0, 2.0, 3.0])
-LINE_X = torch.linspace(0, 1, 8)
-LINE_Y = 2 * LINE_X + 1 + 0.1 * torch.sin(7 * LINE_X)
-JACOBIAN_X = torch.linspace(-1, 1, 4, dtype=torch.float64)
-GRADCHECK_X = torch.linspace(-5, 5, 11, dtype=torch.float64)
+CHECK_X = torch.linspace(-5, 5, 11, dtype=torch.float64)
+NUMERIC_X = torch.linspace(-1, 1, 4, dtype=torch.float64)
+EPS = 1e-6
 
 
 def golden_cases():
     rows, after_zero, defined_after_reset, after_reset = accumulate(ACCUMULATE_X, calls=3)
     full, detached = detach_grads(DETACH_X)
-    loss, dw, db, w, b = line_step(LINE_X, LINE_Y, w=0.5, b=0.0, lr=0.1)
+    finite = SOFTPLUS_X[:-1]  # golden.json holds no inf or NaN: the test checks x = 100 itself
+    cumulative = lambda x: (torch.sin(torch.cumsum(x, 0)) * x).sum()  # noqa: E731
     return {
         "polynomial": {
             "inputs": {"x": POLY_X},
-            "outputs": {"value": cubic(POLY_X),
-                        "first": derivative(cubic, POLY_X, 1),
+            "outputs": {"value": cubic(POLY_X), "first": derivative(cubic, POLY_X, 1),
                         "second": derivative(cubic, POLY_X, 2),
                         "third": derivative(cubic, POLY_X, 3),
                         "fourth": derivative(cubic, POLY_X, 4)},
@@ -168,9 +175,11 @@ def golden_cases():
         },
         "softplus": {
             "inputs": {"x": SOFTPLUS_X},
-            "outputs": {"value": softplus(SOFTPLUS_X),
-                        "first": gradient(lambda t: softplus(t).sum(), SOFTPLUS_X),
-                        "second": derivative(softplus, SOFTPLUS_X, 2)},
+            "outputs": {"value": stable_softplus(SOFTPLUS_X),
+                        "first": gradient(lambda t: stable_softplus(t).sum(), SOFTPLUS_X),
+                        "second": derivative(stable_softplus, SOFTPLUS_X, 2),
+                        "naive_value": naive_softplus(finite),
+                        "naive_first": gradient(lambda t: naive_softplus(t).sum(), finite)},
         },
         "accumulation": {
             "inputs": {"x": ACCUMULATE_X, "calls": 3},
@@ -179,90 +188,92 @@ def golden_cases():
                         "after_reset_and_backward": after_reset,
                         "backward_twice_retained": backward_twice(ACCUMULATE_X, True)},
         },
-        "detach": {
-            "inputs": {"x": DETACH_X},
-            "outputs": {"full": full, "detached": detached},
+        "detach": {"inputs": {"x": DETACH_X}, "outputs": {"full": full, "detached": detached}},
+        "gradient_check": {
+            "inputs": {"x": CHECK_X, "eps": EPS},
+            "outputs": {"autograd": gradient(weighted_softplus_sum, CHECK_X),
+                        "numeric": numeric_gradient(weighted_softplus_sum, CHECK_X, EPS)},
         },
-        "line_step": {
-            "inputs": {"x": LINE_X, "y": LINE_Y, "w": 0.5, "b": 0.0, "lr": 0.1},
-            "outputs": {"loss": loss, "dw": dw, "db": db, "w": w, "b": b},
-        },
-        "jacobian": {
-            "inputs": {"x": JACOBIAN_X},
-            "outputs": {
-                "autograd": torch.autograd.functional.jacobian(jacobian_example, JACOBIAN_X),
-                "numeric": numeric_jacobian(jacobian_example, JACOBIAN_X),
-            },
+        "numeric": {
+            "inputs": {"x": NUMERIC_X, "eps": EPS},
+            "outputs": {"autograd": gradient(cumulative, NUMERIC_X),
+                        "numeric": numeric_gradient(cumulative, NUMERIC_X, EPS)},
         },
     }
 
 
 # ------------------------------------------------------------------------------------------------
-# The story, step by step (the same steps as main.cpp)
-
-def show(t):
-    return "[" + ", ".join(f"{v:.4g}" for v in t.flatten().tolist()) + "]"
-
+# The story, step by step (the same lines as main.cpp)
 
 def main():
-    args = course_common.parser("Lesson 02: autograd").parse_args()
+    parser = course_common.parser("Autograd: gradients, higher derivatives, custom Functions")
+    parser.add_argument("--point", type=float, default=2.0)
+    parser.add_argument("--eps", type=float, default=EPS)
+    args = parser.parse_args()
+    if not -100 <= args.point <= 100 or not 1e-9 <= args.eps <= 1e-2:
+        parser.error("--point must be in [-100, 100], --eps in [1e-9, 1e-2]")
     if args.golden:
         import golden
-        golden.write("02_autograd", golden_cases())
+        golden.write(LESSON, golden_cases())
         return
-    course_common.begin(args, "02_autograd")
+    course_common.begin(args, LESSON)
+    p = args.point
 
-    print("-- 1. requires_grad, backward, .grad")
-    x = torch.tensor(2.0, requires_grad=True)
+    print("\n-- 1. requires_grad, backward(), .grad, detach()")
+    x = torch.tensor(p, requires_grad=True)
     y = cubic(x)
     y.backward()
-    print(f"f(x) = x^3 - 2x^2 + 3x - 1 at x = 2: f = {y.item():.4g}, x.grad = {x.grad.item():.4g}")
-
-    print("-- 2. gradients accumulate")
-    rows, after_zero, defined_after_reset, after_reset = accumulate(torch.tensor([2.0]), 3)
-    print(f"after each backward: {show(rows)}; after zero_: {show(after_zero)}; "
-          f"after x.grad = None: defined = {defined_after_reset}; then {show(after_reset)}")
-
-    print("-- 3. retain_graph")
-    try:
-        backward_twice(torch.tensor([2.0]), retain_graph=False)
-    except RuntimeError as error:
-        print(f"without retain_graph: {str(error).splitlines()[0][:70]}...")
-    print(f"with retain_graph=True: x.grad = {show(backward_twice(torch.tensor([2.0]), True))}")
-
-    print("-- 4. detach")
+    print(f"f(x) = x^3 - 2x^2 + 3x - 1 at x = {p:g}: f = {y.item():.4g}, x.grad() = "
+          f"{x.grad.item():.4g}")
+    print(f"by hand: 3x^2 - 4x + 3 = {3 * p * p - 4 * p + 3:.4g}; y.grad_fn: "
+          f"{type(y.grad_fn).__name__}, x.is_leaf: {str(x.is_leaf).lower()}")
     full, detached = detach_grads(DETACH_X)
-    print(f"x = {show(DETACH_X)}: d/dx sum(x^3) = {show(full)}, "
-          f"with (x*x).detach(): {show(detached)}")
+    print(f"x = {show(DETACH_X)}: d/dx sum(x*x*x) = {show(full)}, "
+          f"d/dx sum((x*x).detach() * x) = {show(detached)}")
 
-    print("-- 5. no_grad and inference_mode")
+    print("\n-- 2. gradients accumulate: zero_() and reset(); retain_graph")
+    point = torch.tensor([p])
+    rows, after_zero, defined_after_reset, after_reset = accumulate(point, 3)
+    print(f"x.grad after 3 backward() calls: {show(rows)}   (each call ADDS f'(x))")
+    print(f"after zero_(): {show(after_zero)}; after reset(): defined = "
+          f"{str(defined_after_reset).lower()}; one more backward(): {show(after_reset)}")
+    print(f"two backward() on one graph: error: {error_of(lambda: backward_twice(point, False))}")
+    print(f"with retain_graph = true: x.grad = {show(backward_twice(point, True))}   (2 f'(x))")
+
+    print("\n-- 3. NoGradGuard versus InferenceMode")
     w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    with torch.no_grad():
-        y_no_grad = w * 2
-    with torch.inference_mode():
-        y_inference = w * 2
-    print(f"no_grad:        requires_grad={y_no_grad.requires_grad} "
-          f"is_inference={y_no_grad.is_inference()}")
-    print(f"inference_mode: requires_grad={y_inference.requires_grad} "
-          f"is_inference={y_inference.is_inference()}")
-    loss, dw, db, w, b = line_step(LINE_X, LINE_Y, w=0.5, b=0.0, lr=0.1)
-    print(f"one step: loss {loss.item():.6f} dw {dw.item():.6f} db {db.item():.6f} -> "
-          f"w {w.item():.6f} b {b.item():.6f}")
+    for made in made_under_guards(w):
+        error = error_of(lambda: (made * w).sum().backward())
+        print(f"under {'InferenceMode' if made.is_inference() else 'NoGradGuard'}: requires_grad "
+              f"{str(made.requires_grad).lower()}, is_inference {str(made.is_inference()).lower()}, "
+              f"usable by autograd later: {'yes' if not error else 'no: ' + error}")
+    print(f"w -= 0.1 outside NoGradGuard: error: {error_of(lambda: make_leaf(w).sub_(0.1))}")
 
-    print("-- 6. torch.autograd.grad and higher derivatives")
+    print("\n-- 4. torch::autograd::grad(create_graph = true): higher derivatives")
+    print(f"x      = {show(POLY_X)}")
     for order in range(1, 5):
-        print(f"cubic order {order}: {show(derivative(cubic, POLY_X, order))}")
-    t = torch.tanh(TANH_X)
-    error1 = (derivative(torch.tanh, TANH_X, 1) - (1 - t * t)).abs().max().item()
-    error2 = (derivative(torch.tanh, TANH_X, 2) - (-2 * t * (1 - t * t))).abs().max().item()
-    print(f"tanh' max error {error1:.3g}, tanh'' max error {error2:.3g}")
+        print(f"f^({order})  = {show(derivative(cubic, POLY_X, order))}")
+    t = POLY_X.tanh()
+    print(f"tanh' vs 1 - tanh^2: max error {max_error(derivative(torch.tanh, POLY_X, 1), 1 - t * t):.2g}; "
+          f"tanh'' vs -2 tanh (1 - tanh^2): "
+          f"{max_error(derivative(torch.tanh, POLY_X, 2), -2 * t * (1 - t * t)):.2g}")
 
-    print("-- 7. a custom autograd.Function")
-    print(f"naive:   {show(naive_softplus(SOFTPLUS_X))}")
-    print(f"careful: {show(softplus(SOFTPLUS_X))}")
-    print(f"grad:    {show(gradient(lambda v: softplus(v).sum(), SOFTPLUS_X))}")
-    passed = torch.autograd.gradcheck(Softplus.apply, (make_leaf(GRADCHECK_X),))
-    print(f"torch.autograd.gradcheck(Softplus.apply): {passed}")
+    print("\n-- 5. a custom torch::autograd::Function: softplus with its own backward")
+    print(f"x                = {show(SOFTPLUS_X)}")
+    print(f"log(1 + exp(x))  = {show(naive_softplus(SOFTPLUS_X))}")
+    print(f"SoftplusFunction = {show(stable_softplus(SOFTPLUS_X))}")
+    print(f"naive gradient   = {show(gradient(lambda v: naive_softplus(v).sum(), SOFTPLUS_X))}")
+    print(f"custom backward  = {show(gradient(lambda v: stable_softplus(v).sum(), SOFTPLUS_X))}   "
+          "(sigmoid(x))")
+    error = max_error(gradient(weighted_softplus_sum, CHECK_X),
+                      numeric_gradient(weighted_softplus_sum, CHECK_X, args.eps))
+    print(f"backward vs central differences (eps {args.eps:g}): max error {error:.2g}, "
+          f"{'passed' if error < 1e-6 else 'FAILED'}")
+    s = torch.sigmoid(CHECK_X)
+    print("softplus'' vs sigmoid (1 - sigmoid): max error "
+          f"{max_error(derivative(stable_softplus, CHECK_X, 2), s * (1 - s)):.2g}")
+    passed = torch.autograd.gradcheck(Softplus.apply, (make_leaf(CHECK_X),), eps=args.eps)
+    print(f"torch.autograd.gradcheck(Softplus.apply): {passed}  (Python only)")
 
 
 if __name__ == "__main__":

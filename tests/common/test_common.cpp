@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +302,10 @@ TEST(AllClose, CatchesADifference) {
   EXPECT_TRUE(AllClose(a, a.clone()));
   EXPECT_FALSE(AllClose(a, torch::tensor({1.0, 2.1})));
   EXPECT_FALSE(AllClose(a, torch::tensor({1.0})));
+  const double nan = std::nan("");
+  EXPECT_TRUE(AllClose(torch::tensor({nan, 2.0}), torch::tensor({nan, 2.0})));
+  EXPECT_FALSE(AllClose(torch::tensor({nan, 2.0}), torch::tensor({1.0, 2.0})));
+  EXPECT_FALSE(AllClose(torch::tensor({1.0, 2.0}), torch::tensor({nan, 2.0})));
 }
 
 // ---- the paperwork of a training run

@@ -61,7 +61,10 @@ torch::Dtype dtype_from(const std::string& name) {
 torch::Tensor Golden::tensor(const std::string& path) const {
   const auto& node = at_path(data_->json, path, data_->file);
   const auto shape = node.at("shape").get<std::vector<int64_t>>();
-  const auto values = node.at("data").get<std::vector<double>>();
+  std::vector<double> values;
+  for (const auto& value : node.at("data")) {  // numbers, or true/false for a bool tensor
+    values.push_back(value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0) : value.get<double>());
+  }
   torch::Tensor flat = torch::tensor(values, torch::kFloat64);
   return flat.reshape(shape).to(dtype_from(node.at("dtype").get<std::string>()));
 }
@@ -85,8 +88,17 @@ bool Golden::has(const std::string& path) const {
     return ::testing::AssertionFailure()
            << "shape " << actual.sizes() << " != expected " << expected.sizes();
   }
-  const auto a = actual.detach().to(torch::kCPU, torch::kFloat64);
-  const auto e = expected.detach().to(torch::kCPU, torch::kFloat64);
+  auto a = actual.detach().to(torch::kCPU, torch::kFloat64);
+  auto e = expected.detach().to(torch::kCPU, torch::kFloat64);
+  // NaN must stand where Python has NaN (and nowhere else); the rest is compared as numbers.
+  const auto nan_a = a.isnan(), nan_e = e.isnan();
+  if (!torch::equal(nan_a, nan_e)) {
+    return ::testing::AssertionFailure()
+           << "NaN at other places: " << nan_a.sum().item<int64_t>() << " NaN in actual, "
+           << nan_e.sum().item<int64_t>() << " expected";
+  }
+  a = a.masked_fill(nan_a, 0.0);
+  e = e.masked_fill(nan_e, 0.0);
   const auto error = (a - e).abs();
   const auto bound = atol + rtol * e.abs();
   const auto bad = error > bound;

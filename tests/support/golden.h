@@ -29,7 +29,8 @@ class Golden {
   std::unique_ptr<Data> data_;
 };
 
-/// gtest assertion: same shape and |actual - expected| <= atol + rtol * |expected| everywhere.
+/// gtest assertion: same shape, NaN at the same places, and |actual - expected| <=
+/// atol + rtol * |expected| everywhere else.
 ::testing::AssertionResult AllClose(const torch::Tensor& actual, const torch::Tensor& expected,
                                     double rtol = 1e-5, double atol = 1e-6);
 
