@@ -105,7 +105,8 @@ FashionMnistDataset read_csv(const fs::path& path, int64_t height = 28, int64_t 
 // in sorted order. The constructor only lists the files; get() reads one.
 class ImageFolderDataset : public torch::data::datasets::Dataset<ImageFolderDataset> {
  public:
-  explicit ImageFolderDataset(const fs::path& root) {
+  explicit ImageFolderDataset(const fs::path& root, int height = 28, int width = 28)
+      : height_(height), width_(width) {
     for (const auto& entry : fs::directory_iterator(root)) {
       if (entry.is_directory()) classes_.push_back(entry.path().filename().string());
     }
@@ -125,6 +126,8 @@ class ImageFolderDataset : public torch::data::datasets::Dataset<ImageFolderData
     // The work of this dataset: open the file, inflate the PNG, copy the pixels into a tensor.
     const cv::Mat mat = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);  // H x W, 8-bit
     TORCH_CHECK(!mat.empty(), "cannot read ", file.string(), " as an image");
+    TORCH_CHECK(mat.rows == height_ && mat.cols == width_, file.string(), " is ", mat.cols, "x",
+                mat.rows, " pixels; this dataset's images are ", width_, "x", height_);
     return {to_float_image(course::from_mat(mat)), torch::tensor(static_cast<int64_t>(label))};
   }
   std::optional<size_t> size() const override { return samples_.size(); }
@@ -132,6 +135,7 @@ class ImageFolderDataset : public torch::data::datasets::Dataset<ImageFolderData
   const fs::path& path(size_t index) const { return samples_.at(index).first; }
 
  private:
+  int height_, width_;  // every image must have this size: a batch is one tensor
   std::vector<std::string> classes_;
   std::vector<std::pair<fs::path, size_t>> samples_;  // (file, label)
 };

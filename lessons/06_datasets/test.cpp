@@ -156,7 +156,7 @@ TEST_F(Datasets, ImageFolderNumbersSortedClassFoldersAndReadsTheirPngs) {
   write_png(dir_ / "a_boots" / "5.png", pixels(30));
   std::ofstream(dir_ / "b_bags" / "notes.txt") << "not an image";
 
-  ImageFolderDataset folder(dir_);
+  ImageFolderDataset folder(dir_, /*height=*/3, /*width=*/4);
   EXPECT_EQ(folder.classes(), (std::vector<std::string>{"a_boots", "b_bags"}));
   ASSERT_EQ(*folder.size(), 3u);
   const std::vector<std::string> names = {"5.png", "0.png", "1.png"};
@@ -171,8 +171,16 @@ TEST_F(Datasets, ImageFolderNumbersSortedClassFoldersAndReadsTheirPngs) {
   }
   // A broken PNG: get() says which file.
   std::ofstream(dir_ / "b_bags" / "2.png") << "not a png";
-  ImageFolderDataset with_broken(dir_);
+  ImageFolderDataset with_broken(dir_, 3, 4);
   EXPECT_NE(message_of([&] { with_broken.get(3); }).find("2.png"), std::string::npos);
+  // An image of another size (here 40x30 in colour): get() names the file and both sizes,
+  // instead of a shape error from deep inside the loader.
+  write_png(dir_ / "b_bags" / "2.png", torch::zeros({3, 30, 40}, torch::kUInt8));
+  EXPECT_NE(message_of([&] {
+              with_broken.get(3);
+            }).find("2.png is 40x30 pixels; this dataset's images are 4x3"),
+            std::string::npos)
+      << message_of([&] { with_broken.get(3); });
   EXPECT_NE(message_of([&] { ImageFolderDataset empty(dir_ / "b_bags"); }).find("no class folders"),
             std::string::npos);
 }
