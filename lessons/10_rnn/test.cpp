@@ -241,6 +241,28 @@ TEST_F(Packing, WithoutPackingThePaddingWouldChangeTheFinalState) {
   EXPECT_GT((packed - unpacked).abs().max().item<double>(), 1e-3);
 }
 
+TEST_F(Packing, ThePadTokensVectorIsZeroAndNeverLearns) {
+  auto model = golden_rnn("gru", /*layers=*/1);
+  EXPECT_TRUE(torch::equal(model->embedding->weight[kPad], torch::zeros({4})));  // padding_idx
+  const auto batch = golden_batch(golden_, "one_step");
+  nn::functional::cross_entropy(model->forward(batch.tokens.clone().fill_(kPad), batch.lengths),
+                                batch.labels)
+      .backward();  // even a text read as all <pad> gives that row no gradient
+  EXPECT_TRUE(torch::equal(model->embedding->weight.grad()[kPad], torch::zeros({4})));
+}
+
+TEST_F(Packing, DropoutActsOnTheFinalStatesOnlyWhileTraining) {
+  auto model = golden_rnn("lstm", /*layers=*/1, /*dropout=*/0.5);
+  const auto batch = golden_batch(golden_, "one_step");
+  torch::NoGradGuard no_grad;
+  model->train();
+  EXPECT_FALSE(torch::equal(model->forward(batch.tokens, batch.lengths),
+                            model->forward(batch.tokens, batch.lengths)));
+  model->eval();
+  EXPECT_TRUE(torch::equal(model->forward(batch.tokens, batch.lengths),
+                           model->forward(batch.tokens, batch.lengths)));
+}
+
 // ---- the baseline -------------------------------------------------------------------------------
 
 TEST_F(Rnn, BagOfCharactersMatchesPythonAndIgnoresOrderAndPadding) {
@@ -269,6 +291,7 @@ TEST_F(Training, OneAdamStepWithClippingMatchesPython) {
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(golden_.scalar("one_step/inputs/lr")));
   model->train();
+  model->forward(batch.tokens, batch.lengths).sum().backward();  // stale: zero_grad must clear it
   const auto result = train_step(model, optimizer, batch, golden_.scalar("one_step/inputs/clip"));
   EXPECT_NEAR(result.loss.item<double>(), golden_.scalar("one_step/outputs/loss"), 1e-5);
   EXPECT_TRUE(AllClose(result.logits, golden_.tensor("one_step/outputs/logits"), 1e-4, 1e-5));
