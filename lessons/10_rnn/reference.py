@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
 LESSON = "10_rnn"
-EPOCHS = 10
+EPOCHS = 8
 COLLECTIONS = "art,computers,cookie,definitions,men-women"
 SMOKE_CHARS = 64
 PAD, UNK = 0, 1
