@@ -12,6 +12,7 @@ import pathlib
 import re
 import sys
 import time
+import types
 
 import torch
 import torch.nn.functional as F
@@ -211,7 +212,8 @@ def train(model, name, train_split, test_split, epochs, lr, args, log_every):
         if epoch % log_every == 0 or epoch == epochs:
             accuracy = evaluate(model, test_split)
             print(f"{name:<8} epoch {epoch:2}/{epochs} | train loss {loss:.4f} acc "
-                  f"{correct.item() / n:.4f} | test acc {accuracy:.4f} | {seconds:.1f}s", flush=True)
+                  f"{correct.item() / n:.4f} | test acc {accuracy:.4f} | {seconds:.1f}s",
+                  flush=True)
     return accuracy, seconds
 
 
@@ -294,7 +296,8 @@ def fixed_state(module, scale=1.0):
 
 
 def code_points(texts):
-    """Texts as one flat int64 tensor of code points and their lengths (golden.json holds numbers)."""
+    """Texts as one flat int64 tensor of code points, and their lengths (golden.json holds
+    numbers, not strings)."""
     return (torch.tensor([ord(c) for t in texts for c in t], dtype=torch.int64),
             torch.tensor([len(t) for t in texts], dtype=torch.int64))
 
@@ -304,7 +307,8 @@ def golden_batch(vocabulary=12):
     lengths = torch.tensor([3, 7, 1, 5, 7])
     position = torch.arange(5 * 7).reshape(5, 7)
     tokens = 2 + (position * 7 + 3) % (vocabulary - 2)
-    tokens = torch.where(torch.arange(7) < lengths.unsqueeze(1), tokens, torch.full_like(tokens, PAD))
+    tokens = torch.where(torch.arange(7) < lengths.unsqueeze(1), tokens,
+                         torch.full_like(tokens, PAD))
     return tokens, lengths, torch.tensor([0, 1, 2, 1, 0])
 
 
@@ -374,6 +378,18 @@ def write_golden():
                    "lr": 0.01, "clip": 0.1},
         "outputs": {"loss": loss.item(), "logits": logits, "gradient_norm": norm,
                     "state": {n: t.clone() for n, t in model.state_dict().items()}},
+    }
+    # Two epochs of train() on that batch, one step each: the cosine schedule halves the learning
+    # rate for the second step (lr * 0.5 * (1 + cos(pi / 2))).
+    model = TextRnn("lstm", vocabulary=12, classes=3, embedding=4, hidden=5, layers=1,
+                    bidirectional=True, dropout=0.0)
+    state = fixed_state(model, scale=3.0)
+    split = (tokens, lengths, labels)
+    train(model, "lstm", split, split, 2, 0.01, types.SimpleNamespace(batch_size=5, clip=0.1), 2)
+    cases["two_epochs"] = {
+        "inputs": {"tokens": tokens, "lengths": lengths, "labels": labels, "state": state,
+                   "lr": 0.01, "clip": 0.1},
+        "outputs": {"state": {n: t.clone() for n, t in model.state_dict().items()}},
     }
     golden.write(LESSON, cases)
 

@@ -347,6 +347,23 @@ TEST_F(Training, TrainLearnsWhichCharacterATextIsMadeOf) {
   EXPECT_EQ(train(bag, "baseline", split, split, 15, 0.1, config, 5).test_accuracy, 1.0);
 }
 
+TEST_F(Training, TrainFollowsTheCosineScheduleAsPythonDoes) {
+  // Two epochs of one step each: the second step has half the learning rate (cosine at pi / 2).
+  auto model = golden_rnn("lstm", /*layers=*/1);
+  load_state(*model, golden_, "two_epochs/inputs/");
+  const auto batch = golden_batch(golden_, "two_epochs");
+  Config config;
+  config.batch_size = 5;  // the whole batch in one step
+  config.clip = golden_.scalar("two_epochs/inputs/clip");
+  train(model, "lstm", batch, batch, /*epochs=*/2, golden_.scalar("two_epochs/inputs/lr"), config,
+        /*log_every=*/2);
+  for (const auto& item : model->named_parameters()) {
+    EXPECT_TRUE(AllClose(item.value(), golden_.tensor("two_epochs/outputs/state/" + item.key()),
+                         1e-4, 1e-6))
+        << item.key();
+  }
+}
+
 TEST_F(Training, ALossThatIsNotFiniteStopsWithAMessage) {
   auto model = golden_rnn("lstm", /*layers=*/1);
   {
