@@ -66,18 +66,23 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   if (dims < 1 || dims > 4) fail(path, fmt::format("{} dimensions, expected 1 to 4", dims));
 
   std::vector<int64_t> shape;
-  int64_t count = 1;
   for (int d = 0; d < dims; ++d) {
     unsigned char size_bytes[4];
     read_exactly(file.get(), size_bytes, 4, path, "the sizes");
-    const int64_t size = big_endian(size_bytes);
-    // No dataset here is over 2^31 bytes: a larger product means a corrupt header, not data.
-    if (size == 0 || size > (int64_t{1} << 31) / count) {
-      fail(path, fmt::format("dimension {} has an implausible size {}", d, size));
-    }
-    count *= size;
-    shape.push_back(size);
+    shape.push_back(big_endian(size_bytes));
+    if (shape.back() == 0) fail(path, fmt::format("dimension {} has size 0", d));
   }
+  // No dataset here is over 2^31 bytes: a larger product means a corrupt header, not data. All
+  // sizes are named, since any one of them may be the damaged one. (The product of four 32-bit
+  // sizes fits a long double's range without overflow.)
+  long double product = 1;
+  for (const int64_t size : shape) product *= static_cast<long double>(size);
+  if (product > static_cast<long double>(int64_t{1} << 31)) {
+    fail(path, fmt::format("the header's sizes {} make {:.3g} bytes, more than any dataset here "
+                           "(2 GiB): a damaged header",
+                           fmt::join(shape, " x "), static_cast<double>(product)));
+  }
+  const auto count = static_cast<int64_t>(product);
 
   // Read in chunks and grow the buffer as the bytes arrive: a corrupt header that claims 2 GiB
   // then fails at the first missing byte instead of reserving 2 GiB first.

@@ -1,194 +1,276 @@
-// Tests of lesson 05 (softmax regression): each function against the values Python PyTorch
-// computed in lessons/05_logistic_regression/reference.py --golden.
-#include <gtest/gtest.h>
-#include <torch/torch.h>
+// Tests of lesson 05: the very functions main.cpp defines (it is included below, without its
+// main), against Python PyTorch's values in golden.json (written by reference.py --golden): the
+// model's shapes, cross-entropy as log_softmax + nll_loss, accuracy, SGD steps with momentum, the
+// learning rate of each epoch, an epoch, and evaluation in eval() mode without autograd.
+#define COURSE_TESTING
+#include "main.cpp"
 
-#include <cmath>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "course/schedule.h"
 #include "golden.h"
-#include "logistic_regression.h"
 
-namespace logistic = course::logistic_regression;
-namespace F = torch::nn::functional;
 using course::testing::AllClose;
 using course::testing::Golden;
 
 namespace {
 
-// Seeds LibTorch before each test, so nothing depends on test order.
+// Seeds the default generator before every test, so weight init and randperm repeat.
 class LogisticRegression : public ::testing::Test {
  protected:
   void SetUp() override { torch::manual_seed(0); }
   const Golden golden_{"05_logistic_regression"};
 };
+using Training = LogisticRegression;
+using Evaluation = LogisticRegression;
 
-// A model with the golden's weights.
-logistic::SoftmaxRegression model_from(const Golden& golden, const std::string& name) {
-  const torch::Tensor weight = golden.tensor(name + "/inputs/weight");  // (C, in_features)
-  logistic::SoftmaxRegression model(weight.size(1), weight.size(0));
+// A small twin of the model (20 inputs) with the golden case's weights.
+SoftmaxRegression golden_model(const Golden& golden, const std::string& name) {
+  const auto weight = golden.tensor(name + "/inputs/weight");  // (C, 20)
+  SoftmaxRegression model(weight.size(1), weight.size(0));
   torch::NoGradGuard no_grad;
   model->linear->weight.copy_(weight);
   model->linear->bias.copy_(golden.tensor(name + "/inputs/bias"));
   return model;
 }
 
+// The Config of the golden "train_step" case: its learning rate, momentum and weight decay.
+Config golden_config(const Golden& golden) {
+  Config config;
+  config.lr = golden.scalar("train_step/inputs/lr");
+  config.momentum = golden.scalar("train_step/inputs/momentum");
+  config.weight_decay = golden.scalar("train_step/inputs/weight_decay");
+  return config;
+}
+
+// A module that records every train(on) call it receives (a parent's train() and eval() reach
+// every child), and whether autograd was on at that moment.
+struct ModeSpy : torch::nn::Module {
+  void train(bool on) override {
+    calls.emplace_back(on, torch::GradMode::is_enabled());
+    torch::nn::Module::train(on);
+  }
+  std::vector<std::pair<bool, bool>> calls;  // (training, autograd on)
+};
+
 }  // namespace
 
-TEST_F(LogisticRegression, ModelMapsImagesAndRowsToTenLogits) {
-  logistic::SoftmaxRegression model;
-  EXPECT_EQ(model->forward(torch::zeros({4, 28, 28})).sizes(), (std::vector<int64_t>{4, 10}));
+// ---- the model, the loss, accuracy -------------------------------------------------------------
+
+TEST_F(LogisticRegression, ModelMapsImagesOrRowsToTenLogits) {
+  SoftmaxRegression model;
+  EXPECT_EQ(model->forward(torch::zeros({4, 1, 28, 28})).sizes(), (std::vector<int64_t>{4, 10}));
   EXPECT_EQ(model->forward(torch::zeros({3, 784})).sizes(), (std::vector<int64_t>{3, 10}));
   EXPECT_EQ(model->linear->weight.sizes(), (std::vector<int64_t>{10, 784}));
-  EXPECT_EQ(model->parameters().size(), 2u);  // weight and bias, both learned
+  EXPECT_EQ(course::parameter_count(*model), 7850);  // 784 * 10 weights + 10 biases
   // nn::Linear's default init: everything within 1/sqrt(784).
   const double bound = 1.0 / std::sqrt(784.0);
   EXPECT_LE(model->linear->weight.abs().max().item<double>(), bound);
   EXPECT_GT(model->linear->weight.abs().max().item<double>(), 0.5 * bound);
+  EXPECT_THROW(model->forward(torch::zeros({2, 1, 32, 32})), c10::Error);  // 1024 inputs
 }
 
-TEST_F(LogisticRegression, ModelRejectsWrongInputSizeWithAClearMessage) {
-  logistic::SoftmaxRegression model;
-  try {
-    model->forward(torch::zeros({2, 32, 32}));
-    FAIL() << "expected an error for 32x32 images";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("expects 784 inputs"), std::string::npos)
-        << e.what_without_backtrace();
-  }
-}
-
-TEST_F(LogisticRegression, PrepareImagesMatchesPython) {
-  const torch::Tensor images = golden_.tensor("prepare_images/inputs/images");
-  ASSERT_EQ(images.scalar_type(), torch::kUInt8);
-  const torch::Tensor inputs = logistic::prepare_images(images);
-  EXPECT_EQ(inputs.sizes(), (std::vector<int64_t>{3, 784}));
-  EXPECT_TRUE(AllClose(inputs, golden_.tensor("prepare_images/outputs/inputs"), 1e-5, 1e-5));
-  // Black pixels (0) become -mean/std; white (255) become (1 - mean)/std.
-  const torch::Tensor corners = logistic::prepare_images(
-      torch::tensor({0, 255}, torch::kUInt8).repeat({392}).reshape({1, 28, 28}));
-  EXPECT_NEAR(corners[0][0].item<double>(), -0.2860 / 0.3530, 1e-5);
-  EXPECT_NEAR(corners[0][1].item<double>(), (1.0 - 0.2860) / 0.3530, 1e-5);
-}
-
-TEST_F(LogisticRegression, CrossEntropyIsLogSoftmaxThenNllLoss) {
-  const torch::Tensor logits = golden_.tensor("cross_entropy/inputs/logits");    // (6, 10)
-  const torch::Tensor targets = golden_.tensor("cross_entropy/inputs/targets");  // (6,)
+TEST_F(LogisticRegression, CrossEntropyIsLogSoftmaxThenNllLossAsInPython) {
+  const auto logits = golden_.tensor("cross_entropy/inputs/logits");  // (6, 10)
+  const auto labels = golden_.tensor("cross_entropy/inputs/labels");  // (6,)
   const double expected = golden_.scalar("cross_entropy/outputs/cross_entropy");
-  EXPECT_NEAR(logistic::cross_entropy_two_steps(logits, targets).item<double>(), expected, 1e-5);
-  EXPECT_NEAR(F::cross_entropy(logits, targets).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(cross_entropy(logits, labels).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(F::cross_entropy(logits, labels).item<double>(), expected, 1e-5);
   EXPECT_TRUE(AllClose(torch::log_softmax(logits, /*dim=*/1),
                        golden_.tensor("cross_entropy/outputs/log_softmax"), 1e-5, 1e-5));
-  // The same number by hand: mean over rows of -log(softmax[row, target]).
-  const torch::Tensor probabilities = torch::softmax(logits, /*dim=*/1);
+  // The same number by hand: the mean over rows of -log(softmax[row, label]).
+  const auto probabilities = torch::softmax(logits, /*dim=*/1);
   EXPECT_TRUE(AllClose(probabilities, golden_.tensor("cross_entropy/outputs/softmax"), 1e-5, 1e-6));
-  EXPECT_TRUE(AllClose(probabilities.sum(/*dim=*/1), torch::ones({6}), 1e-5, 1e-6));
-  const torch::Tensor picked = probabilities.gather(/*dim=*/1, targets.unsqueeze(1));  // (6, 1)
+  const auto picked = probabilities.gather(/*dim=*/1, labels.unsqueeze(1));  // (6, 1)
   EXPECT_NEAR((-picked.log()).mean().item<double>(), expected, 1e-5);
 }
 
-TEST_F(LogisticRegression, CountCorrectComparesArgmaxWithTargets) {
-  const torch::Tensor logits = golden_.tensor("cross_entropy/inputs/logits");
-  const torch::Tensor targets = golden_.tensor("cross_entropy/inputs/targets");
-  const torch::Tensor correct = logistic::count_correct(logits, targets);
-  EXPECT_EQ(correct.scalar_type(), torch::kLong);
+TEST_F(LogisticRegression, CountCorrectComparesTheArgmaxWithTheLabels) {
+  const auto correct = count_correct(golden_.tensor("cross_entropy/inputs/logits"),
+                                     golden_.tensor("cross_entropy/inputs/labels"));
+  EXPECT_EQ(correct.scalar_type(), torch::kInt64);
+  EXPECT_EQ(correct.dim(), 0);
+  EXPECT_EQ(correct.item<int64_t>(), 4);
   EXPECT_EQ(correct.item<int64_t>(),
             static_cast<int64_t>(golden_.scalar("cross_entropy/outputs/correct")));
-  EXPECT_EQ(correct.item<int64_t>(), 4);
 }
 
-TEST_F(LogisticRegression, TrainStepsMatchPython) {
-  const std::string in = "train_step/inputs/", out = "train_step/outputs/";
-  logistic::SoftmaxRegression model = model_from(golden_, "train_step");
-  torch::optim::SGD optimizer(model->parameters(),
-                              torch::optim::SGDOptions(golden_.scalar(in + "learning_rate"))
-                                  .momentum(golden_.scalar(in + "momentum"))
-                                  .weight_decay(golden_.scalar(in + "weight_decay")));
-  const torch::Tensor inputs = golden_.tensor(in + "inputs");    // (12, 20)
-  const torch::Tensor targets = golden_.tensor(in + "targets");  // (12,)
-  const torch::Tensor expected_losses = golden_.tensor(out + "losses");
-  const auto steps = static_cast<int64_t>(golden_.scalar(in + "steps"));
-  ASSERT_EQ(expected_losses.size(0), steps);
+// ---- training ----------------------------------------------------------------------------------
 
+TEST_F(Training, ThreeSgdStepsWithMomentumMatchPython) {
+  const std::string in = "train_step/inputs/", out = "train_step/outputs/";
+  auto model = golden_model(golden_, "train_step");
+  auto optimizer = make_optimizer(model, golden_config(golden_));
+  const auto images = golden_.tensor(in + "images");  // (12, 20)
+  const auto labels = golden_.tensor(in + "labels");  // (12,)
+  const auto steps = static_cast<int64_t>(golden_.scalar(in + "steps"));
   std::vector<double> losses;
   for (int64_t step = 1; step <= steps; ++step) {
-    const logistic::StepResult result = logistic::train_step(model, optimizer, inputs, targets);
+    const StepResult result = train_step(model, optimizer, images, labels);
     EXPECT_FALSE(result.loss.requires_grad());
     losses.push_back(result.loss.item<double>());
-    if (step == 1) {
-      // Step 1: the loss before the update, and plain SGD (the momentum buffer starts empty).
+    if (step == 1) {  // the loss before the update, then plain SGD (no momentum yet)
       EXPECT_TRUE(AllClose(result.logits, golden_.tensor(out + "logits_1"), 1e-5, 1e-6));
-      EXPECT_TRUE(AllClose(model->linear->weight, golden_.tensor(out + "weight_1"), 1e-5, 1e-6));
-      EXPECT_TRUE(AllClose(model->linear->bias, golden_.tensor(out + "bias_1"), 1e-5, 1e-6));
+      EXPECT_TRUE(AllClose(model->linear->weight, golden_.tensor(out + "weight_1"), 1e-5, 1e-7));
+      EXPECT_TRUE(AllClose(model->linear->bias, golden_.tensor(out + "bias_1"), 1e-5, 1e-7));
     }
   }
-  // After step 3 the momentum has been used twice.
-  EXPECT_TRUE(AllClose(model->linear->weight, golden_.tensor(out + "weight_3"), 1e-4, 1e-6));
-  EXPECT_TRUE(AllClose(model->linear->bias, golden_.tensor(out + "bias_3"), 1e-4, 1e-6));
-  EXPECT_TRUE(AllClose(torch::tensor(losses, torch::kFloat32), expected_losses, 1e-5, 1e-6));
+  // After step 3 the momentum has been used twice, and the gradients were cleared each step.
+  EXPECT_TRUE(AllClose(model->linear->weight, golden_.tensor(out + "weight_3"), 1e-5, 1e-7));
+  EXPECT_TRUE(AllClose(model->linear->bias, golden_.tensor(out + "bias_3"), 1e-5, 1e-7));
+  EXPECT_TRUE(
+      AllClose(torch::tensor(losses, torch::kFloat32), golden_.tensor(out + "losses"), 1e-5, 1e-6));
 }
 
-TEST_F(LogisticRegression, LossFallsOverTwentyStepsOnAFixedBatch) {
-  // A fixed batch of 64 "images" (no random stream): row i is a sine wave of its own frequency,
-  // so the rows are far from each other and 10 labels can be learned. The lesson's optimizer.
-  const torch::Tensor row = torch::arange(64, torch::kFloat32).unsqueeze(1);      // (64, 1)
-  const torch::Tensor column = torch::arange(784, torch::kFloat32).unsqueeze(0);  // (1, 784)
-  const torch::Tensor inputs = torch::sin(0.013 * (row + 1) * column + row);      // (64, 784)
-  const torch::Tensor targets = torch::arange(64, torch::kLong).remainder(10);
-  logistic::SoftmaxRegression model;  // seeded init (SetUp)
-  torch::optim::SGD optimizer(model->parameters(),
-                              torch::optim::SGDOptions(0.02).momentum(0.9).weight_decay(1e-4));
+TEST_F(Training, LossFallsOverTwentyStepsOnAFixedBatch) {
+  // 64 "images" without a random stream: row i is a sine wave of its own frequency.
+  const auto row = torch::arange(64, torch::kFloat32).unsqueeze(1);      // (64, 1)
+  const auto column = torch::arange(784, torch::kFloat32).unsqueeze(0);  // (1, 784)
+  const auto images = torch::sin(0.013 * (row + 1) * column + row).reshape({64, 1, 28, 28});
+  const auto labels = torch::arange(64) % 10;
+  SoftmaxRegression model;
+  auto optimizer = make_optimizer(model, Config{});  // the lesson's own settings
   std::vector<double> losses;
   for (int step = 0; step < 20; ++step) {
-    losses.push_back(logistic::train_step(model, optimizer, inputs, targets).loss.item<double>());
+    losses.push_back(train_step(model, optimizer, images, labels).loss.item<double>());
   }
-  ASSERT_TRUE(std::isfinite(losses.back()));
-  EXPECT_LT(losses.back(), 0.1 * losses.front())
-      << "first loss " << losses.front() << ", last loss " << losses.back();
+  EXPECT_GT(losses.front(), 1.5);  // about ln(10) = 2.3 at the start
+  EXPECT_LT(losses.back(), 0.1 * losses.front()) << losses.front() << " -> " << losses.back();
 }
 
-TEST_F(LogisticRegression, EvaluateInBatchesMatchesPython) {
-  logistic::SoftmaxRegression model = model_from(golden_, "evaluate");
-  const torch::Tensor inputs = golden_.tensor("evaluate/inputs/inputs");    // (23, 20)
-  const torch::Tensor targets = golden_.tensor("evaluate/inputs/targets");  // (23,)
-  const auto batch_size = static_cast<int64_t>(golden_.scalar("evaluate/inputs/batch_size"));
-  const double expected_loss = golden_.scalar("evaluate/outputs/loss");
-  const double expected_accuracy = golden_.scalar("evaluate/outputs/accuracy");
-
-  const logistic::Evaluation batched = logistic::evaluate(model, inputs, targets, batch_size);
-  EXPECT_NEAR(batched.loss, expected_loss, 1e-5);
-  EXPECT_NEAR(batched.accuracy, expected_accuracy, 1e-7);  // the golden keeps 8 digits
-  EXPECT_DOUBLE_EQ(batched.accuracy, 15.0 / 23.0);
-  // Batch size must not change the answer, even when it does not divide 23.
-  for (int64_t size : {1, 4, 23, 100}) {
-    const logistic::Evaluation other = logistic::evaluate(model, inputs, targets, size);
-    EXPECT_NEAR(other.loss, expected_loss, 1e-5) << "batch size " << size;
-    EXPECT_DOUBLE_EQ(other.accuracy, 15.0 / 23.0) << "batch size " << size;
+TEST_F(Training, TheLearningRateHalvesEveryEpochAsPythonsStepLR) {
+  Config config;
+  config.lr = golden_.scalar("schedule/inputs/lr");
+  config.lr_decay = golden_.scalar("schedule/inputs/lr_decay");
+  const auto expected = golden_.tensor("schedule/outputs/lr");  // epochs 1..6
+  ASSERT_EQ(expected.size(0), kEpochs);
+  for (int epoch = 1; epoch <= kEpochs; ++epoch) {
+    EXPECT_NEAR(epoch_lr(config, epoch), expected[epoch - 1].item<double>(), 1e-12) << epoch;
   }
-  EXPECT_TRUE(model->is_training());  // evaluate puts the mode back
-  EXPECT_THROW(logistic::evaluate(model, inputs, targets, 0), c10::Error);
 }
 
-TEST_F(LogisticRegression, SetLearningRateChangesEveryGroup) {
-  logistic::SoftmaxRegression model;
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.02));
-  course::set_lr(optimizer, 0.005);
-  for (auto& group : optimizer.param_groups()) EXPECT_DOUBLE_EQ(group.options().get_lr(), 0.005);
-  // One step with lr 0.005 moves the bias by exactly -0.005 * gradient.
-  const torch::Tensor before = model->linear->bias.detach().clone();
-  logistic::train_step(model, optimizer, torch::ones({2, 784}), torch::tensor({1, 2}));
-  const torch::Tensor gradient = model->linear->bias.grad();
-  EXPECT_TRUE(AllClose(model->linear->bias, before - 0.005 * gradient, 1e-5, 1e-7));
+TEST_F(Training, AnEpochSetsItsLearningRateAndTrainsInTrainMode) {
+  Data data;
+  data.x_train = torch::sin(torch::arange(20 * 784, torch::kFloat32)).reshape({20, 1, 28, 28});
+  data.y_train = torch::arange(20) % 10;
+  Config config;
+  config.batch_size = 8;  // 3 steps: 8 + 8 + 4
+  SoftmaxRegression model;
+  model->eval();  // as a careless caller might leave it
+  auto optimizer = make_optimizer(model, config);
+  const Score score = train_epoch(model, optimizer, data, config, /*epoch=*/3, /*epochs=*/6);
+  EXPECT_TRUE(model->is_training());
+  EXPECT_DOUBLE_EQ(optimizer.param_groups()[0].options().get_lr(), 0.02 * 0.5 * 0.5);
+  EXPECT_GT(score.loss, 1.0);  // an untrained model: about ln(10)
+  EXPECT_LT(score.loss, 5.0);
+  EXPECT_GE(score.accuracy, 0.0);
+  EXPECT_LE(score.accuracy, 1.0);
 }
+
+TEST_F(Training, AnEpochOfOneBatchIsOneStepAsInPython) {
+  // One batch holds every row: the order does not matter, so the epoch is the golden's step 1.
+  const std::string in = "train_step/inputs/", out = "train_step/outputs/";
+  Data data;
+  data.x_train = golden_.tensor(in + "images");  // (12, 20)
+  data.y_train = golden_.tensor(in + "labels");
+  Config config = golden_config(golden_);
+  config.batch_size = 12;
+  auto model = golden_model(golden_, "train_step");
+  auto optimizer = make_optimizer(model, config);
+  const Score score = train_epoch(model, optimizer, data, config, /*epoch=*/1, /*epochs=*/1);
+  EXPECT_TRUE(AllClose(model->linear->weight, golden_.tensor(out + "weight_1"), 1e-5, 1e-7));
+  EXPECT_NEAR(score.loss, golden_.tensor(out + "losses")[0].item<double>(), 1e-5);
+  const auto correct = count_correct(golden_.tensor(out + "logits_1"), data.y_train);
+  EXPECT_DOUBLE_EQ(score.accuracy, correct.item<double>() / 12.0);
+}
+
+TEST_F(Training, AnEpochVisitsTheRowsInANewRandpermOrderAndWeighsEveryRowOnce) {
+  const std::string in = "train_step/inputs/";
+  Data data;
+  data.x_train = golden_.tensor(in + "images");  // (12, 20)
+  data.y_train = golden_.tensor(in + "labels");
+  Config config = golden_config(golden_);
+  config.batch_size = 5;  // 5 + 5 + 2
+  auto model = golden_model(golden_, "train_step");
+  auto optimizer = make_optimizer(model, config);
+  torch::manual_seed(7);
+  const Score score = train_epoch(model, optimizer, data, config, /*epoch=*/1, /*epochs=*/1);
+
+  // The same epoch by hand, in the order torch::randperm gives after the same seed.
+  auto twin = golden_model(golden_, "train_step");
+  auto twin_optimizer = make_optimizer(twin, config);
+  torch::manual_seed(7);
+  const auto order = torch::randperm(12, torch::kInt64);
+  ASSERT_FALSE(torch::equal(order, torch::arange(12)));
+  double loss_sum = 0;
+  for (const auto& index : order.split(5)) {
+    const auto result = train_step(twin, twin_optimizer, data.x_train.index_select(0, index),
+                                   data.y_train.index_select(0, index));
+    loss_sum += result.loss.item<double>() * static_cast<double>(index.size(0));
+  }
+  EXPECT_TRUE(AllClose(model->linear->weight, twin->linear->weight, 1e-6, 1e-8));
+  EXPECT_NEAR(score.loss, loss_sum / 12.0, 1e-6);  // a mean over rows, not over batches
+}
+
+// ---- evaluation --------------------------------------------------------------------------------
+
+TEST_F(Evaluation, MatchesPython) {
+  auto model = golden_model(golden_, "evaluate");
+  const Score score = evaluate(model, golden_.tensor("evaluate/inputs/images"),
+                               golden_.tensor("evaluate/inputs/labels"));
+  EXPECT_NEAR(score.loss, golden_.scalar("evaluate/outputs/loss"), 1e-5);
+  EXPECT_NEAR(score.accuracy, golden_.scalar("evaluate/outputs/accuracy"), 1e-7);
+  EXPECT_DOUBLE_EQ(score.accuracy, 15.0 / 23.0);
+}
+
+TEST_F(Evaluation, RunsInEvalModeWithoutAutogradAndHandsTheModeBack) {
+  auto model = golden_model(golden_, "evaluate");
+  const auto images = golden_.tensor("evaluate/inputs/images");
+  const auto labels = golden_.tensor("evaluate/inputs/labels");
+  auto spy = model->register_module("spy", std::make_shared<ModeSpy>());
+  for (const bool training : {true, false}) {
+    model->train(training);
+    spy->calls.clear();
+    evaluate(model, images, labels);
+    ASSERT_FALSE(spy->calls.empty()) << "evaluate never called model->eval()";
+    // First eval(), with autograd already off (no graph is built for the forward passes) ...
+    EXPECT_EQ(spy->calls.front(), std::make_pair(false, false));
+    // ... and at the end the mode the model came in with.
+    EXPECT_EQ(model->is_training(), training);
+    EXPECT_EQ(spy->is_training(), training);
+  }
+  EXPECT_TRUE(torch::GradMode::is_enabled());  // the guard switched autograd back on
+  EXPECT_FALSE(model->linear->weight.grad().defined());
+}
+
+TEST_F(Evaluation, CountsEverySampleOnceAcrossBatches) {
+  // 1200 rows: a batch of 1000 (kEvalBatch) and a short one of 200.
+  auto model = golden_model(golden_, "evaluate");
+  const auto images =
+      torch::cos(0.011 * torch::arange(1200 * 20, torch::kFloat32)).reshape({1200, 20});
+  const auto labels = torch::arange(1200) % 10;
+  const Score all = evaluate(model, images, labels);
+  torch::NoGradGuard no_grad;
+  const auto logits = model->forward(images);  // (1200, C) in one pass
+  EXPECT_NEAR(all.loss, F::cross_entropy(logits, labels).item<double>(), 1e-5);
+  EXPECT_DOUBLE_EQ(all.accuracy, count_correct(logits, labels).item<double>() / 1200.0);
+  EXPECT_THROW(evaluate(model, images.slice(0, 0, 0), labels.slice(0, 0, 0)), c10::Error);
+  EXPECT_THROW(evaluate(model, images, labels.slice(0, 0, 10)), c10::Error);
+}
+
+// ---- the picture of the weights -----------------------------------------------------------------
 
 TEST_F(LogisticRegression, WeightImagesAreOnePicturePerClassInZeroToOne) {
-  logistic::SoftmaxRegression model;
-  const torch::Tensor images = logistic::weight_images(model);
+  SoftmaxRegression model;
+  const auto images = weight_images(model);
   EXPECT_EQ(images.sizes(), (std::vector<int64_t>{10, 28, 28}));
-  EXPECT_NEAR(images.min().item<double>(), 0.0, 1e-6);
-  EXPECT_NEAR(images.max().item<double>(), 1.0, 1e-6);
-  // Each class spans 0..1 on its own.
+  // Each class spans 0..1 on its own, and pixel k of picture c is weight (c, k).
   EXPECT_TRUE(AllClose(images.flatten(1).amax(1), torch::ones({10}), 0, 1e-6));
   EXPECT_TRUE(AllClose(images.flatten(1).amin(1), torch::zeros({10}), 0, 1e-6));
+  const auto weight = model->linear->weight.detach();
+  const auto expected = (weight[3] - weight[3].min()) / (weight[3].max() - weight[3].min());
+  EXPECT_TRUE(AllClose(images[3].flatten(), expected, 1e-5, 1e-6));
 }

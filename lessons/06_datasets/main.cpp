@@ -1,230 +1,354 @@
-// Lesson 06: datasets, transforms, samplers and data loaders, and how fast each way feeds a model.
+// 06_datasets: datasets, transforms, samplers and data loaders, and how fast each feeds a model.
 //
 // What it teaches:
-//   1. a torch::data Dataset over Fashion-MNIST's IDX files (read with course::read_idx),
-//   2. a Dataset over a folder of PNG files (cv::imread) and 3. one over a CSV file,
-//   4. transforms: normalise, random flip, random crop with padding, small random affine,
-//   5. samplers (sequential, random) and the multi-worker torch::data::make_data_loader,
-//   6. the fast path: the whole dataset as one tensor, batches by randperm + index_select.
-// It measures the samples per second of each way and checks that the three readers agree.
-// What it leaves out: training (lessons 07 and 08 use what is here), moving batches to a GPU,
-// streaming datasets that do not fit in memory (torch::data::datasets::StreamDataset).
+//   - a torch::data Dataset, get() and size(), over Fashion-MNIST's IDX files (read from the .gz
+//     files by course::read_idx; the README explains the format), a CSV file and a PNG folder
+//   - transforms with .map(): normalising, and a random flip, shift, rotation and scale
+//     (affine_grid + grid_sample), per image in a loader or per batch
+//   - samplers (sequential, random), the multi-worker torch::data::make_data_loader, and the fast
+//     path: the whole split as one tensor, batches by randperm + index_select; each measured
+// What it leaves out on purpose: training (lessons 07 and 08 train on the fast path), moving
+// batches to a GPU, datasets larger than memory (torch::data::datasets::StreamDataset).
 //
-// Run: python3 datasets/make_datasets.py   (once: writes datasets/fashion-mnist-png)
-//      ./course run 06        or   build/<preset>/bin/06_datasets --smoke
+// Run:  ./course run 06               (60000 images per measurement, about 20 s)
+//       ./course run 06 -- --smoke    (512 images; the PNG folder: datasets/make_datasets.py)
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
-#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "course/affine.h"
+#include "course/csv.h"
 #include "course/data.h"
 #include "course/fashion_mnist.h"
-#include "course/flags.h"
 #include "course/image.h"
 #include "course/lesson.h"
 #include "course/timer.h"
-#include "datasets.h"
 
-namespace ds = course::datasets;
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
 using torch::data::transforms::Normalize;
 using torch::data::transforms::Stack;
 using torch::data::transforms::TensorLambda;
 
-// ================================ configuration ================================
+// Dimension legend: N = samples, B = batch, C = channels (1: gray), H x W = image (28 x 28).
+
+// ==== Configuration ==============================================================================
 struct Config {
-  int64_t batch_size = 64;      // samples per batch
-  size_t workers = 2;           // loader threads for the multi-worker runs (0: main thread)
-  int64_t smoke_samples = 512;  // --smoke: measure on the first 512 training images only
-  ds::AugmentOptions augment;   // flip 50%, crop padding 2, rotation 10 degrees, scale 10%
+  int64_t batch_size = 64;        // samples per batch
+  int64_t workers = 2;            // loader threads of the multi-worker runs (0: the main thread)
+  double flip_probability = 0.5;  // augmentation: chance of a left-right mirror,
+  int64_t max_shift = 2;          // a shift by whole pixels (torchvision: RandomCrop's padding),
+  double max_degrees = 10.0;      // a rotation drawn from [-max, max]
+  double max_scale_change = 0.1;  // and a scale drawn from [1 - c, 1 + c]
+};
+constexpr const char* kPngFolder = "fashion-mnist-png";  // made by datasets/make_datasets.py
+constexpr const char* kCsvFile = "fashion-mnist.csv";    // in that folder: the same images
+
+// ==== 1. Datasets: get(index) and size() =========================================================
+// A uint8 image (H, W) as the float (1, H, W) in 0..1 that every get() here returns.
+torch::Tensor to_float_image(const torch::Tensor& pixels) {
+  return pixels.unsqueeze(0).to(torch::kFloat32).div(255.0);  // Python: TF.to_tensor(image)
+}
+
+// Images held as bytes, made float one sample at a time. Python: a Dataset with __getitem__ and
+// __len__. The base class takes this class as its argument (CRTP): no virtual call per sample.
+class FashionMnistDataset : public torch::data::datasets::Dataset<FashionMnistDataset> {
+ public:
+  FashionMnistDataset(torch::Tensor images, torch::Tensor labels)  // (N, H, W) uint8, (N,) int64
+      : images_(std::move(images)), labels_(std::move(labels)) {
+    TORCH_CHECK(images_.dim() == 3 && images_.scalar_type() == torch::kUInt8 &&
+                    labels_.dim() == 1 && labels_.size(0) == images_.size(0),
+                "FashionMnistDataset wants uint8 images (N, H, W) and one label each, got ",
+                images_.sizes(), " and ", labels_.sizes());
+  }
+  torch::data::Example<> get(size_t index) override {  // Python: __getitem__
+    TORCH_CHECK(index < *size(), "sample ", index, " of a dataset of ", *size());
+    const auto i = static_cast<int64_t>(index);
+    return {to_float_image(images_[i]), labels_[i]};  // data (1, H, W) float, target () int64
+  }
+  std::optional<size_t> size() const override { return static_cast<size_t>(images_.size(0)); }
+  const torch::Tensor& images() const { return images_; }
+  const torch::Tensor& labels() const { return labels_; }
+
+ private:
+  torch::Tensor images_, labels_;
 };
 
-// ================================ measuring ================================
-// Runs `loader` for `epochs` passes and returns samples per second. Every pass must yield each
-// sample exactly once (the sampler's promise), so the count is checked too.
-template <typename Loader>
-double measure(const std::string& name, Loader& loader, int64_t samples, int epochs) {
-  course::Stopwatch clock;
+// dir/{train,t10k}-{images,labels}-idx{3,1}-ubyte.gz. course::read_idx inflates the .gz while it
+// reads and checks the header: 00 00 08 D, then D big-endian sizes, then the bytes.
+FashionMnistDataset read_fashion_mnist(const fs::path& dir, bool train) {
+  const std::string split = train ? "train" : "t10k";
+  const auto images = course::read_idx(dir / (split + "-images-idx3-ubyte.gz"));  // (N, 28, 28)
+  const auto labels = course::read_idx(dir / (split + "-labels-idx1-ubyte.gz"));  // (N,) uint8
+  return {images, labels.to(torch::kInt64)};  // the losses want int64 class numbers
+}
+
+// A CSV file, a header and then label,pixel1,...,pixel784 per row, parsed once into the same
+// Dataset: datasets differ in where the bytes come from, not in get().
+FashionMnistDataset read_csv(const fs::path& path, int64_t height = 28, int64_t width = 28) {
+  const auto table = course::read_csv_integers(path, 0, 255);  // (N, 1 + H * W) int32
+  TORCH_CHECK(table.size(1) == 1 + height * width, path.string(), ": ", table.size(1),
+              " columns, expected a label and ", height * width, " pixels");
+  const auto labels = table.select(/*dim=*/1, 0).to(torch::kInt64);  // Python: table[:, 0]
+  TORCH_CHECK(labels.max().item<int64_t>() <= 9, path.string(), ": a label above 9");
+  return {table.slice(/*dim=*/1, 1).to(torch::kUInt8).reshape({-1, height, width}), labels};
+}
+
+// root/<class>/<name>.png, like torchvision's ImageFolder: each sub-folder is a class, numbered
+// in sorted order. The constructor only lists the files; get() reads one.
+class ImageFolderDataset : public torch::data::datasets::Dataset<ImageFolderDataset> {
+ public:
+  explicit ImageFolderDataset(const fs::path& root, int height = 28, int width = 28)
+      : height_(height), width_(width) {
+    for (const auto& entry : fs::directory_iterator(root)) {
+      if (entry.is_directory()) classes_.push_back(entry.path().filename().string());
+    }
+    std::sort(classes_.begin(), classes_.end());  // the file system's order differs by machine
+    TORCH_CHECK(!classes_.empty(), root.string(), " has no class folders");
+    for (size_t label = 0; label < classes_.size(); ++label) {
+      std::vector<fs::path> files;
+      for (const auto& entry : fs::directory_iterator(root / classes_[label])) {
+        if (entry.path().extension() == ".png") files.push_back(entry.path());
+      }
+      std::sort(files.begin(), files.end());
+      for (auto& file : files) samples_.emplace_back(std::move(file), label);
+    }
+  }
+  torch::data::Example<> get(size_t index) override {
+    const auto& [file, label] = samples_.at(index);
+    // The work of this dataset: open the file, inflate the PNG, copy the pixels into a tensor.
+    const cv::Mat mat = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);  // H x W, 8-bit
+    TORCH_CHECK(!mat.empty(), "cannot read ", file.string(), " as an image");
+    TORCH_CHECK(mat.rows == height_ && mat.cols == width_, file.string(), " is ", mat.cols, "x",
+                mat.rows, " pixels; this dataset's images are ", width_, "x", height_);
+    return {to_float_image(course::from_mat(mat)), torch::tensor(static_cast<int64_t>(label))};
+  }
+  std::optional<size_t> size() const override { return samples_.size(); }
+  const std::vector<std::string>& classes() const { return classes_; }
+  const fs::path& path(size_t index) const { return samples_.at(index).first; }
+
+ private:
+  int height_, width_;  // every image must have this size: a batch is one tensor
+  std::vector<std::string> classes_;
+  std::vector<std::pair<fs::path, size_t>> samples_;  // (file, label)
+};
+
+// The same images three ways: k.png is image k of the IDX file, and CSV row i is PNG file i.
+// Returns the largest pixel difference and the number of samples whose labels disagree.
+std::pair<double, int64_t> compare_readers(ImageFolderDataset& folder, FashionMnistDataset& csv,
+                                           FashionMnistDataset& idx) {
+  double difference = 0;
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < *folder.size(); ++i) {
+    const auto png = folder.get(i), row = csv.get(i);
+    const auto image = idx.get(std::stoul(folder.path(i).stem().string()));  // "12.png" -> 12
+    difference = std::max({difference, (png.data - row.data).abs().max().item<double>(),
+                           (png.data - image.data).abs().max().item<double>()});
+    mismatches += !png.target.equal(row.target) || !png.target.equal(image.target);
+  }
+  return {difference, mismatches};
+}
+
+// The first 16 labels of a sampler's first batch, and how many classes they hold.
+template <typename Sampler>
+std::string first_labels(FashionMnistDataset dataset, int64_t batch_size) {
+  auto loader = torch::data::make_data_loader<Sampler>(
+      dataset.map(Stack<>()), torch::data::DataLoaderOptions(static_cast<size_t>(batch_size)));
+  const torch::Tensor head = loader->begin()->target.slice(/*dim=*/0, 0, 16).contiguous();
+  const std::vector<int64_t> labels(head.data_ptr<int64_t>(), head.data_ptr<int64_t>() + 16);
+  const size_t classes = std::set<int64_t>(labels.begin(), labels.end()).size();
+  return fmt::format("labels {} ({} distinct)", fmt::join(labels, " "), classes);
+}
+
+// ==== 2. Transforms: the random changes of augmentation ==========================================
+// images (B, C, H, W), theta (B, 2, 3): affine_grid says where each output pixel reads in the
+// input, and grid_sample reads there (bilinear, zeros outside). Python: the same two F. calls
+// (align_corners=false: -1 and 1 are the outer edges of the corner pixels).
+torch::Tensor affine(const torch::Tensor& images, const torch::Tensor& theta) {
+  const auto grid = F::affine_grid(theta.to(images.dtype()), images.sizes(),
+                                   /*align_corners=*/false);  // (B, H, W, 2)
+  return F::grid_sample(images, grid, F::GridSampleFuncOptions().align_corners(false));
+}
+
+// The random change of each of `batch` images, as one affine_grid matrix each (B, 2, 3): a flip,
+// a shift, a rotation and a scale. Python (torchvision, per image): RandomHorizontalFlip, then
+// RandomCrop(28, padding=2), then RandomAffine(10, scale=(0.9, 1.1)).
+torch::Tensor random_matrices(int64_t batch, int64_t height, int64_t width, const Config& config) {
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto flip = torch::rand({batch}, f64) < config.flip_probability;  // (B,)
+  const auto shifts = torch::randint(-config.max_shift, config.max_shift + 1, {batch, 2}, f64);
+  const auto u = torch::rand({batch, 2}, f64) * 2.0 - 1.0;  // (B, 2) in [-1, 1)
+  return course::affine_matrices(
+      u.select(1, 0) * config.max_degrees, shifts.select(1, 0), shifts.select(1, 1),
+      1.0 + u.select(1, 1) * config.max_scale_change, flip, height, width);
+}
+
+// Augmentation of images (B, C, H, W): all four changes in one matrix per image, one grid_sample.
+torch::Tensor augment(const torch::Tensor& images, const Config& config) {
+  return affine(images, random_matrices(images.size(0), images.size(2), images.size(3), config));
+}
+
+// ==== 3. The ways to feed a model, and measuring them ============================================
+// A way hands each batch of one pass (epoch), images (B, 1, 28, 28) and labels (B,), to a visitor.
+using Visit = std::function<void(const torch::Tensor& images, const torch::Tensor& labels)>;
+struct Way {
+  std::string name, key;                   // for the table, and for the RESULT line
+  int64_t samples;                         // what one pass must yield
+  std::function<void(const Visit&)> pass;  // one epoch
+};
+
+// A data loader over `dataset`, with a RandomSampler (the default). Python: for x, y in
+// DataLoader(dataset, batch_size, shuffle=True, num_workers=workers):
+template <typename Dataset>
+std::function<void(const Visit&)> loader_pass(Dataset dataset, int64_t batch_size,
+                                              int64_t workers) {
+  auto options = torch::data::DataLoaderOptions().batch_size(static_cast<size_t>(batch_size));
+  std::shared_ptr loader = torch::data::make_data_loader(
+      std::move(dataset), options.workers(static_cast<size_t>(workers)));
+  return [loader](const Visit& visit) {
+    for (auto& batch : *loader) visit(batch.data, batch.target);
+  };
+}
+
+// The fast path: a new order from randperm, then one index_select per batch; no get(), no small
+// tensors, no stacking. With `augmented`, one augment() call per batch.
+std::function<void(const Visit&)> fast_pass(torch::Tensor images, torch::Tensor labels,
+                                            const Config& config, bool augmented) {
+  return [=](const Visit& visit) {
+    for (const auto& index : torch::randperm(images.size(0)).split(config.batch_size)) {
+      const auto x = images.index_select(0, index);  // (B, 1, 28, 28)  Python: images[index]
+      visit(augmented ? augment(x, config) : x, labels.index_select(0, index));
+    }
+  };
+}
+
+// Each way this lesson measures. `.map(...)` applies a transform to every sample; Stack<> turns
+// the samples into one batch (Python: the default collate_fn). Both augmenting ways change images
+// already normalised, so what comes in at the edges (zeros) is the average pixel in both.
+std::vector<Way> ways_to_feed(FashionMnistDataset work, ImageFolderDataset folder,
+                              const Config& config) {
+  const Normalize<> normalize(course::kFashionMean, course::kFashionStd);  // (x - mean) / std
+  const auto one_image = [config](const torch::Tensor& image) {
+    return augment(image.unsqueeze(0), config).squeeze(0);  // (1, 28, 28), a batch of one
+  };
+  const auto n = static_cast<int64_t>(*work.size());
+  const auto batch = config.batch_size, workers = config.workers;
+  const std::string with = fmt::format("{} workers", workers);
+  // The fast path's data, once: (N, 1, H, W) float, normalised (188 MB for 60000 images). In place
+  // (the ops ending in _): x / 255 - mean would make another 188 MB tensor at each step.
+  auto images = work.images().unsqueeze(1).to(torch::kFloat32);
+  images.div_(255.0).sub_(course::kFashionMean).div_(course::kFashionStd);  // Python: x.div_(255)
+  return {{"Dataset::get + Stack, 0 workers", "loader_w0_samples_per_s", n,
+           loader_pass(work.map(normalize).map(Stack<>()), batch, 0)},
+          {"Dataset::get + Stack, " + with, "loader_samples_per_s", n,
+           loader_pass(work.map(normalize).map(Stack<>()), batch, workers)},
+          {"+ flip, shift, rotate, scale, " + with, "loader_augment_samples_per_s", n,
+           loader_pass(work.map(normalize).map(TensorLambda<>(one_image)).map(Stack<>()), batch,
+                       workers)},
+          {"PNG folder (cv::imread), " + with, "image_folder_samples_per_s",
+           static_cast<int64_t>(*folder.size()),
+           loader_pass(folder.map(normalize).map(Stack<>()), batch, workers)},
+          {"fast path: randperm + index_select", "fast_path_samples_per_s", n,
+           fast_pass(images, work.labels(), config, /*augmented=*/false)},
+          {"fast path + augment per batch", "fast_path_augment_samples_per_s", n,
+           fast_pass(images, work.labels(), config, /*augmented=*/true)}};
+}
+
+// Runs `epochs` passes of a way and returns samples per second. Every pass must yield each sample
+// exactly once (a sampler's promise), so the count is checked too.
+double measure(const Way& way, int epochs) {
   int64_t seen = 0;
+  course::Stopwatch clock;
   for (int epoch = 0; epoch < epochs; ++epoch) {
-    for (const auto& batch : loader) seen += batch.data.size(0);  // data (B, 1, 28, 28)
+    way.pass([&](const torch::Tensor& images, const torch::Tensor&) { seen += images.size(0); });
   }
   const double seconds = clock.seconds();
-  if (seen != samples * epochs) {
-    throw std::runtime_error(
-        fmt::format("{}: saw {} samples, expected {}", name, seen, samples * epochs));
-  }
+  TORCH_CHECK(seen == way.samples * epochs, way.name, ": saw ", seen, " samples, expected ",
+              way.samples * epochs);
   const double rate = static_cast<double>(seen) / seconds;
-  fmt::print("  {:<44} {:>10.0f} samples/s  ({} samples, {:.3f} s)\n", name, rate, seen, seconds);
+  fmt::print("  {:<40} {:>10.0f} samples/s  ({} samples, {:.3f} s)\n", way.name, rate, seen,
+             seconds);
   return rate;
 }
 
-// The first 16 labels of a batch, "9 0 0 3 ...".
-std::string first_labels(const torch::Tensor& labels) {
-  const auto head = labels.slice(/*dim=*/0, 0, 16).contiguous();
-  return fmt::format(
-      "{}", fmt::join(head.data_ptr<int64_t>(), head.data_ptr<int64_t>() + head.numel(), " "));
-}
-
-// "1234.png" -> 1234: make_datasets.py names each PNG after its place in the IDX file.
-size_t idx_index(const std::filesystem::path& png) {
-  const std::string stem = png.stem().string();
-  if (stem.empty() || stem.find_first_not_of("0123456789") != std::string::npos) {
-    throw std::runtime_error(png.string() +
-                             ": expected a name like 1234.png (the image's index "
-                             "in the IDX file); remake the folder with datasets/make_datasets.py");
-  }
-  return std::stoul(stem);
-}
-
+// ==== main: three datasets, two samplers, every way measured, a picture, the RESULT line ========
+#ifndef COURSE_TESTING  // test.cpp includes this file for the functions above, with its own main
 int main(int argc, char** argv) {
   try {
     Config config;
-    course::Flags flags("06_datasets", "Datasets, transforms, samplers and data loaders");
-    flags.app().add_option("--batch-size", config.batch_size, "samples per batch");
-    flags.app().add_option("--workers", config.workers, "loader threads for the multi-worker runs");
+    course::Flags flags("06_datasets", "Datasets, transforms, samplers and loaders, measured");
+    flags.add("--batch-size", config.batch_size, "Samples per batch", {1, 60000});
+    flags.add("--workers", config.workers, "Loader threads of the multi-worker runs", {0, 64});
     const course::Options& options = flags.parse(argc, argv);
     const course::Lesson lesson = course::begin_lesson(flags);
-    if (config.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
-    const int epochs = std::max(options.epochs, 1);
 
-    // ============================ 1. find the data ============================
+    // ---- 1. Find the data, read the IDX files ----------------------------------------------
     const auto idx_dir =
         course::find_dataset("fashion-mnist", options.data_dir, course::fashion_mnist_files());
-    const auto png_dir = ds::find_png_dataset(options.data_dir);
+    const auto png_dir = course::find_dataset(kPngFolder, options.data_dir, {kCsvFile});
     fmt::print("data: {} (IDX) and {} (PNG + CSV)\n", idx_dir.string(), png_dir.string());
-
-    // ============================ 2. a Dataset over IDX files ============================
     course::Stopwatch read_clock;
-    ds::FashionMnistDataset train(idx_dir, /*train=*/true);
+    FashionMnistDataset train = read_fashion_mnist(idx_dir, /*train=*/true);
     fmt::print("IDX: {} training images {}x{} read in {:.2f} s\n", *train.size(),
                train.images().size(1), train.images().size(2), read_clock.seconds());
     const auto first = train.get(0);  // data (1, 28, 28) float, target () int64
-    const int64_t first_label = first.target.item<int64_t>();
-    fmt::print("train[0]: label {} ({}), data {} in [{:.1f}, {:.1f}], mean {:.4f}\n", first_label,
-               course::kFashionClasses.at(static_cast<size_t>(first_label)),
+    fmt::print("train[0]: label {} ({}), data {} in [{:.1f}, {:.1f}], mean {:.4f}\n",
+               first.target.item<int64_t>(),
+               course::kFashionClasses.at(first.target.item<int64_t>()),
                fmt::join(first.data.sizes(), "x"), first.data.min().item<double>(),
                first.data.max().item<double>(), first.data.mean().item<double>());
-    // --smoke measures on a slice; slice() shares the memory, nothing is copied.
-    ds::FashionMnistDataset work =
-        options.smoke ? ds::FashionMnistDataset(train.images().slice(0, 0, config.smoke_samples),
-                                                train.labels().slice(0, 0, config.smoke_samples))
-                      : train;
-    const auto samples = static_cast<int64_t>(*work.size());
+    // --smoke measures on the first 512; slice() shares the memory, nothing is copied.
+    const int64_t n = options.smoke ? course::kSmokeSamples : train.images().size(0);
+    FashionMnistDataset work(train.images().slice(0, 0, n), train.labels().slice(0, 0, n));
 
-    // ============================ 3. PNG folder and CSV file ============================
-    ds::ImageFolderDataset folder(png_dir);
+    // ---- 2. The PNG folder and the CSV file: the same images, three readers -------------------
+    ImageFolderDataset folder(png_dir);
     course::Stopwatch csv_clock;
-    ds::CsvDataset csv(png_dir / ds::kCsvFileName);
-    const double csv_seconds = csv_clock.seconds();
-    const double csv_rows_per_s = static_cast<double>(*csv.size()) / csv_seconds;
+    FashionMnistDataset csv = read_csv(png_dir / kCsvFile);
+    const double csv_rate = static_cast<double>(*csv.size()) / csv_clock.seconds();
     fmt::print("PNG folder: {} images in {} classes\n", *folder.size(), folder.classes().size());
-    fmt::print("CSV: {} rows parsed in {:.3f} s ({:.0f} rows/s)\n", *csv.size(), csv_seconds,
-               csv_rows_per_s);
-    // The same images three ways: file k.png is image k of the IDX file, CSV row i is PNG i.
-    double max_difference = 0.0;
-    int64_t label_mismatches = 0;
-    for (size_t i = 0; i < *folder.size(); ++i) {
-      const auto png = folder.get(i), row = csv.get(i);
-      const auto idx = train.get(idx_index(folder.path(i)));
-      max_difference = std::max({max_difference, (png.data - row.data).abs().max().item<double>(),
-                                 (png.data - idx.data).abs().max().item<double>()});
-      label_mismatches += !png.target.equal(row.target) || !png.target.equal(idx.target);
-    }
+    fmt::print("CSV: {} rows parsed ({:.0f} rows/s)\n", *csv.size(), csv_rate);
+    const auto [difference, mismatches] = compare_readers(folder, csv, train);
     fmt::print(
         "PNG, CSV and IDX agree on {} images: max pixel difference {}, label mismatches {}\n",
-        *folder.size(), max_difference, label_mismatches);
+        *folder.size(), difference, mismatches);
 
-    // ============================ 4. samplers ============================
-    // The CSV rows are sorted by class. A SequentialSampler keeps that order: a batch of one
-    // class only, bad for training. A RandomSampler draws a new permutation every epoch.
-    auto sequential = torch::data::make_data_loader<torch::data::samplers::SequentialSampler>(
-        csv.map(Stack<>()), torch::data::DataLoaderOptions().batch_size(config.batch_size));
-    auto shuffled = torch::data::make_data_loader<torch::data::samplers::RandomSampler>(
-        csv.map(Stack<>()), torch::data::DataLoaderOptions().batch_size(config.batch_size));
-    fmt::print("first batch, SequentialSampler: labels {}\n",
-               first_labels(sequential->begin()->target));
-    fmt::print("first batch, RandomSampler:     labels {}\n",
-               first_labels(shuffled->begin()->target));
+    // ---- 3. Samplers: the CSV rows are sorted by class ---------------------------------------
+    using namespace torch::data::samplers;
+    fmt::print("first batch, SequentialSampler: {}\n",
+               first_labels<SequentialSampler>(csv, config.batch_size));
+    fmt::print("first batch, RandomSampler:     {}\n",
+               first_labels<RandomSampler>(csv, config.batch_size));
 
-    // ============================ 5. data loaders: samples per second ============================
-    fmt::print("throughput, batch {}, {} samples, {} epoch(s) each:\n", config.batch_size, samples,
-               epochs);
-    const auto loader_options = [&](size_t workers) {
-      return torch::data::DataLoaderOptions().batch_size(config.batch_size).workers(workers);
-    };
-    auto plain = work.map(Normalize<>(ds::kMean, ds::kStd)).map(Stack<>());
-    auto loader_0 = torch::data::make_data_loader(plain, loader_options(0));  // RandomSampler
-    const double loader_0_rate =
-        measure("Dataset::get + Stack, 0 workers", *loader_0, samples, epochs);
-    auto loader_n = torch::data::make_data_loader(plain, loader_options(config.workers));
-    const double loader_rate =
-        measure(fmt::format("Dataset::get + Stack, {} workers", config.workers), *loader_n, samples,
-                epochs);
+    // ---- 4. Every way to feed a model, measured ----------------------------------------------
+    fmt::print("throughput, batch {}, {} samples, {} epoch(s) each:\n", config.batch_size, n,
+               options.epochs);
+    std::vector<std::pair<std::string, double>> result = {
+        {"epochs", options.epochs}, {"samples", n}, {"csv_parse_rows_per_s", csv_rate}};
+    for (const Way& way : ways_to_feed(work, folder, config)) {
+      result.emplace_back(way.key, measure(way, options.epochs));
+    }
+    fmt::print("the fast path is {:.1f}x the 0-worker loader\n",
+               result[7].second / result[3].second);  // fast_path / loader_w0
 
-    const auto augment = [&](torch::Tensor image) {  // (1, 28, 28) -> (1, 28, 28)
-      return ds::normalize(ds::augment(image, config.augment));
-    };
-    auto augmented = work.map(TensorLambda<>(augment)).map(Stack<>());
-    auto loader_aug = torch::data::make_data_loader(augmented, loader_options(config.workers));
-    const double augment_rate =
-        measure(fmt::format("+ flip, crop, affine, {} workers", config.workers), *loader_aug,
-                samples, epochs);
-
-    auto pngs = folder.map(Normalize<>(ds::kMean, ds::kStd)).map(Stack<>());
-    auto loader_png = torch::data::make_data_loader(pngs, loader_options(config.workers));
-    const double png_rate =
-        measure(fmt::format("PNG folder (cv::imread), {} workers", config.workers), *loader_png,
-                static_cast<int64_t>(*folder.size()), epochs);
-
-    // ============================ 6. the fast path ============================
-    // Convert and normalise everything once: (N, 1, 28, 28) float, 188 MB for 60,000 images.
-    // In place (the ops ending in _), or each step would make one more 188 MB copy. Then a batch
-    // is one index_select: no per-sample get(), no per-sample tensors, no stacking.
-    auto all_images = work.images().unsqueeze(1).to(torch::kFloat32);  // (N, 1, 28, 28)
-    all_images.div_(255.0).sub_(ds::kMean).div_(ds::kStd);  // Python: x.div_(255).sub_(m).div_(s)
-    const auto& all_labels = work.labels();                 // (N,)
-    const auto fast_path = [&](const std::string& name, bool augment_batches) {
-      course::Stopwatch clock;
-      int64_t seen = 0;
-      for (int epoch = 0; epoch < epochs; ++epoch) {
-        const auto order = torch::randperm(samples);  // Python: torch.randperm(n)
-        for (const auto& indices : order.split(config.batch_size)) {
-          auto images = all_images.index_select(0, indices);  // (B, 1, 28, 28) Python: x[indices]
-          const auto labels = all_labels.index_select(0, indices);  // (B,)
-          if (augment_batches) images = ds::augment_batch(images, config.augment);
-          seen += labels.size(0);
-        }
-      }
-      const double rate = static_cast<double>(seen) / clock.seconds();
-      fmt::print("  {:<44} {:>10.0f} samples/s\n", name, rate);
-      return rate;
-    };
-    const double fast_rate = fast_path("fast path: randperm + index_select", false);
-    const double fast_augment_rate = fast_path("fast path + augment_batch (one grid_sample)", true);
-    fmt::print("the fast path is {:.1f}x the 0-worker loader\n", fast_rate / loader_0_rate);
-
-    // ============================ 7. look at the augmentation ============================
-    // Row 1: eight training images; rows 2-4: three random augmentations of each.
+    // ---- 5. Look at the augmentation: 8 images, then 3 rows of random changes of them ---------
     const auto originals = work.images().slice(0, 0, 8).unsqueeze(1).to(torch::kFloat32) / 255.0;
-    std::vector<torch::Tensor> rows = {originals};
-    for (int r = 0; r < 3; ++r) rows.push_back(ds::augment_batch(originals, config.augment));
-    const auto grid_path = lesson.out_dir / "augment.png";
-    course::save_png(course::make_grid(torch::cat(rows), /*columns=*/8), grid_path);
-    fmt::print("wrote {}\n", grid_path.string());
-
-    fmt::print(
-        "RESULT lesson=06_datasets epochs={} samples={} loader_w0_samples_per_s={:.0f} "
-        "loader_samples_per_s={:.0f} loader_augment_samples_per_s={:.0f} "
-        "image_folder_samples_per_s={:.0f} csv_parse_rows_per_s={:.0f} "
-        "fast_path_samples_per_s={:.0f} fast_path_augment_samples_per_s={:.0f}\n",
-        epochs, samples, loader_0_rate, loader_rate, augment_rate, png_rate, csv_rows_per_s,
-        fast_rate, fast_augment_rate);
+    std::vector<torch::Tensor> rows = {originals};  // (8, 1, 28, 28) each
+    for (int row = 0; row < 3; ++row) rows.push_back(augment(originals, config));
+    course::save_png(course::make_grid(torch::cat(rows), /*columns=*/8),
+                     lesson.out_dir / "augment.png");
+    fmt::print("wrote augment.png in {}\n", lesson.out_dir.string());
+    course::print_result("06_datasets", result);
     return 0;
   } catch (const std::exception& e) {
     return course::report_error(e);
   }
 }
+#endif  // COURSE_TESTING

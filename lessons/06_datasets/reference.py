@@ -1,8 +1,9 @@
-"""Lesson 06 in Python PyTorch: the same datasets, transforms, samplers, loaders and fast path as
-main.cpp, with the same flags and the same RESULT keys.
+"""06_datasets in Python PyTorch: the same datasets, transforms, samplers, loaders and fast path as
+main.cpp, with the same flags, the same printed lines (the names of the loader ways say
+"Dataset[i] + collate" where C++ says "Dataset::get + Stack") and the same RESULT keys.
 
     python lessons/06_datasets/reference.py [--smoke] [--threads 2] [--workers 2]
-    python lessons/06_datasets/reference.py --golden   # writes tests/golden/06_datasets.json
+    python lessons/06_datasets/reference.py --golden   # writes lessons/06_datasets/golden.json
 
 Python normally reads PNGs with PIL or torchvision.io.read_image; neither is in the course's
 virtual environment, so read_png_gray() below decodes the (gray, 8-bit) PNGs with zlib.
@@ -23,73 +24,46 @@ sys.path.insert(0, str(HERE.parents[1] / "tests" / "support"))
 import course_common as common  # noqa: E402
 
 LESSON = "06_datasets"
-MEAN, STD = 0.2860, 0.3530
-PNG_DATASET, CSV_FILE = "fashion-mnist-png", "fashion-mnist.csv"
-BATCH_SIZE, SMOKE_SAMPLES = 64, 512
-AUGMENT = dict(flip_probability=0.5, crop_padding=2, max_degrees=10.0, max_scale_change=0.1)
+PNG_FOLDER, CSV_FILE = "fashion-mnist-png", "fashion-mnist.csv"
 
 
-# ---- 4. transforms (the same functions as datasets.cpp) -----------------------------------------
-def normalize(images, mean=MEAN, std=STD):
-    return (images - mean) / std
+class Config:
+    batch_size = 64
+    workers = 2
+    flip_probability = 0.5  # augmentation: chance of a left-right mirror,
+    max_shift = 2           # a shift by whole pixels,
+    max_degrees = 10.0      # a rotation drawn from [-max, max]
+    max_scale_change = 0.1  # and a scale drawn from [1 - c, 1 + c]
 
 
-def hflip(images):
-    return images.flip(-1)
-
-
-def pad_crop(images, padding, top, left):
-    height, width = images.shape[-2:]
-    padded = F.pad(images, (padding, padding, padding, padding))
-    return padded[..., top:top + height, left:left + width]
-
-
+# ---- transforms (main.cpp; affine_matrices is course::affine_matrices in common/) ---------------
 def affine_matrices(degrees, shift_x, shift_y, scale, flip, height, width):
-    """(B, 2, 3) matrices for F.affine_grid: the inverse of mirror, rotate, scale, shift."""
-    radians = degrees * (math.pi / 180.0)
+    """(B, 2, 3) float64 matrices for F.affine_grid: the inverse of mirror, rotate, scale, shift."""
+    radians = degrees.double() * (math.pi / 180.0)
     cos_a, sin_a = torch.cos(radians), torch.sin(radians)
-    sign = 1.0 - 2.0 * flip.to(cos_a.dtype)
+    sign = 1.0 - 2.0 * flip.ne(0).double()
+    s, dx, dy = scale.double(), shift_x.double(), shift_y.double()
     h, w = float(height), float(width)
-    row0 = torch.stack([sign * cos_a / scale, -sign * sin_a * (h / w) / scale,
-                        -sign * (cos_a * shift_x - sin_a * shift_y) / (w / 2.0) / scale], dim=1)
-    row1 = torch.stack([sin_a * (w / h) / scale, cos_a / scale,
-                        -(sin_a * shift_x + cos_a * shift_y) / (h / 2.0) / scale], dim=1)
+    row0 = torch.stack([sign * cos_a / s, -sign * sin_a * (h / w) / s,
+                        -sign * (cos_a * dx - sin_a * dy) / (w / 2.0) / s], dim=1)
+    row1 = torch.stack([sin_a * (w / h) / s, cos_a / s,
+                        -(sin_a * dx + cos_a * dy) / (h / 2.0) / s], dim=1)
     return torch.stack([row0, row1], dim=1)
 
 
-def affine_matrix(degrees, shift_x, shift_y, scale, flip, height, width):
-    one = lambda v: torch.full((1,), float(v), dtype=torch.float64)  # noqa: E731
-    return affine_matrices(one(degrees), one(shift_x), one(shift_y), one(scale),
-                           one(1.0 if flip else 0.0), height, width)[0].float()
-
-
 def affine(images, theta):
-    single = images.dim() == 3
-    batch = images.unsqueeze(0) if single else images
-    matrices = (theta.unsqueeze(0) if theta.dim() == 2 else theta).to(batch.dtype)
-    grid = F.affine_grid(matrices, list(batch.shape), align_corners=False)
-    out = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return out.squeeze(0) if single else out
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, align_corners=False)
 
 
-def augment(image, flip_probability, crop_padding, max_degrees, max_scale_change):
-    out = image
-    if torch.rand(1).item() < flip_probability:
-        out = hflip(out)
-    top, left = torch.randint(0, 2 * crop_padding + 1, (2,)).tolist()
-    out = pad_crop(out, crop_padding, top, left)
-    u = torch.rand(2, dtype=torch.float64) * 2.0 - 1.0
-    degrees, scale = u[0].item() * max_degrees, 1.0 + u[1].item() * max_scale_change
-    return affine(out, affine_matrix(degrees, 0.0, 0.0, scale, False, *out.shape[-2:]))
-
-
-def augment_batch(images, flip_probability, crop_padding, max_degrees, max_scale_change):
-    batch = images.shape[0]
-    flip = torch.rand(batch, dtype=torch.float64) < flip_probability
-    shift = torch.randint(-crop_padding, crop_padding + 1, (batch, 2)).double()
+def augment(images, config):
+    """A random flip, shift, rotation and scale of each image of (B, C, H, W): one grid_sample."""
+    batch, shift = images.shape[0], config.max_shift
+    flip = torch.rand(batch, dtype=torch.float64) < config.flip_probability
+    shifts = torch.randint(-shift, shift + 1, (batch, 2)).double()
     u = torch.rand(batch, 2, dtype=torch.float64) * 2.0 - 1.0
-    theta = affine_matrices(u[:, 0] * max_degrees, shift[:, 0], shift[:, 1],
-                            1.0 + u[:, 1] * max_scale_change, flip, *images.shape[-2:])
+    theta = affine_matrices(u[:, 0] * config.max_degrees, shifts[:, 0], shifts[:, 1],
+                            1.0 + u[:, 1] * config.max_scale_change, flip, *images.shape[-2:])
     return affine(images, theta)
 
 
@@ -172,22 +146,16 @@ class ImageFolderDataset(Dataset):
         return to_float_image(read_png_gray(path)), torch.tensor(label)
 
 
-class CsvDataset(Dataset):
-    def __init__(self, path, height=28, width=28):
-        lines = pathlib.Path(path).read_text().splitlines()[1:]
-        rows = torch.tensor([list(map(int, line.split(","))) for line in lines if line])
-        self.labels = rows[:, 0].clone()
-        self.images = rows[:, 1:].to(torch.uint8).reshape(-1, height, width)
-
-    def __len__(self):
-        return self.images.shape[0]
-
-    def __getitem__(self, index):
-        return to_float_image(self.images[index]), self.labels[index]
+def read_csv(path, height=28, width=28):
+    """The CSV parsed once into the same Dataset (course::read_csv_integers, then read_csv)."""
+    lines = pathlib.Path(path).read_text().splitlines()[1:]
+    table = torch.tensor([list(map(int, line.split(","))) for line in lines if line])
+    return FashionMnistDataset(table[:, 1:].to(torch.uint8).reshape(-1, height, width),
+                               table[:, 0].clone())
 
 
 class Mapped(Dataset):
-    """dataset.map(TensorLambda(fn)) in C++: fn applied to each sample's image."""
+    """dataset.map(transform) in C++: fn applied to each sample's image."""
     def __init__(self, dataset, fn):
         self.dataset, self.fn = dataset, fn
 
@@ -199,38 +167,36 @@ class Mapped(Dataset):
         return self.fn(image), label
 
 
-def normalize_sample(image):
-    return normalize(image)
+def normalize(image):
+    return (image - common.FASHION_MEAN) / common.FASHION_STD
 
 
-def augment_sample(image):
-    return normalize(augment(image, **AUGMENT))
+class AugmentOne:
+    """augment() of one image (C, H, W), as a batch of one; a class, so worker processes can take
+    it (pickle)."""
+    def __init__(self, config):
+        self.config = config
+
+    def __call__(self, image):
+        return augment(image.unsqueeze(0), self.config).squeeze(0)
 
 
-# ---- golden -------------------------------------------------------------------------------------
+# ---- golden ------------------------------------------------------------------------------------
 def golden():
     from golden import write
-    image = (torch.arange(784, dtype=torch.float32) / 783.0).reshape(1, 28, 28)
-    small = torch.arange(42, dtype=torch.float32).reshape(1, 6, 7)
-    offsets = torch.tensor([[0, 0], [2, 2], [4, 1], [3, 4]])
+    # Rows of (degrees, shift_x, shift_y, scale, flip): no change, a mirror, rotations, shifts,
+    # zooms, all at once.
     params = torch.tensor([[0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0, 1.0],
                            [10.0, 0.0, 0.0, 1.0, 0.0], [-7.5, 2.0, -1.0, 1.1, 0.0],
                            [30.0, -3.0, 1.5, 0.9, 1.0]], dtype=torch.float64)
-    sizes = [(28, 28), (20, 30)]
-    thetas = {f"theta_{h}x{w}": torch.stack([affine_matrix(*row.tolist()[:4], row[4].item() > 0.5,
-                                                           h, w) for row in params])
-              for h, w in sizes}
+    thetas = {f"theta_{h}x{w}": affine_matrices(*params.unbind(1), h, w)
+              for h, w in [(28, 28), (20, 30)]}
     # Two smooth test images (sin / cos of the pixel grid), one matrix each.
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, 28), torch.linspace(-1, 1, 28), indexing="ij")
     pictures = torch.stack([torch.sin(3 * xs) * torch.cos(2 * ys), (xs + ys).abs()]).unsqueeze(1)
-    picture_theta = thetas["theta_28x28"][[2, 3]]
+    picture_theta = thetas["theta_28x28"][[2, 3]].float()
     cases = {
-        "normalize": {"inputs": {"image": image}, "outputs": {"normalized": normalize(image)}},
-        "hflip": {"inputs": {"image": small}, "outputs": {"flipped": hflip(small)}},
-        "pad_crop": {"inputs": {"image": small, "padding": 2, "offsets": offsets},
-                     "outputs": {f"crop_{t}_{l}": pad_crop(small, 2, t, l)
-                                 for t, l in offsets.tolist()}},
-        "affine_matrix": {"inputs": {"params": params}, "outputs": thetas},
+        "affine_matrices": {"inputs": {"params": params}, "outputs": thetas},
         "affine": {"inputs": {"images": pictures, "theta": picture_theta},
                    "outputs": {"transformed": affine(pictures, picture_theta)}},
     }
@@ -247,25 +213,45 @@ def measure(name, loader, samples, epochs):
     if seen != samples * epochs:
         raise SystemExit(f"error: {name}: saw {seen} samples, expected {samples * epochs}")
     rate = seen / seconds
-    print(f"  {name:<44} {rate:>10.0f} samples/s  ({seen} samples, {seconds:.3f} s)", flush=True)
+    print(f"  {name:<40} {rate:>10.0f} samples/s  ({seen} samples, {seconds:.3f} s)", flush=True)
     return rate
 
 
+def fast_pass(images, labels, config, augmented):
+    def one_pass():
+        for index in torch.randperm(images.shape[0]).split(config.batch_size):
+            x = images.index_select(0, index)  # images[index]
+            yield (augment(x, config) if augmented else x), labels.index_select(0, index)
+    return one_pass
+
+
+class Pass:
+    """Makes a generator function iterable like a loader, once per `for`."""
+    def __init__(self, make):
+        self.make = make
+
+    def __iter__(self):
+        return self.make()
+
+
 def main():
-    p = common.parser("Datasets, transforms, samplers and data loaders (Python)")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    p.add_argument("--workers", type=int, default=2)
+    p = common.parser("06_datasets: datasets, transforms, samplers and loaders, measured")
+    p.add_argument("--batch-size", type=int, default=Config.batch_size)
+    p.add_argument("--workers", type=int, default=Config.workers)
     args = p.parse_args()
+    if not 1 <= args.batch_size <= 60000 or not 0 <= args.workers <= 64:
+        p.error("--batch-size must be in [1, 60000], --workers in [0, 64]")
     if args.golden:
         golden()
         return
+    config = Config()
+    config.batch_size, config.workers = args.batch_size, args.workers
     common.begin(args, LESSON)
-    epochs = max(args.epochs, 1)
+    epochs = args.epochs
 
     idx_dir = common.find_dataset("fashion-mnist", args.data_dir, common.FASHION_FILES)
-    png_dir = common.find_dataset(PNG_DATASET, args.data_dir, [CSV_FILE])
+    png_dir = common.find_dataset(PNG_FOLDER, args.data_dir, [CSV_FILE])
     print(f"data: {idx_dir} (IDX) and {png_dir} (PNG + CSV)")
-
     clock = common.Stopwatch()
     train = FashionMnistDataset(*common.load_fashion_mnist(idx_dir, train=True))
     print(f"IDX: {len(train)} training images 28x28 read in {clock.seconds():.2f} s")
@@ -273,17 +259,15 @@ def main():
     print(f"train[0]: label {label.item()} ({common.FASHION_CLASSES[label]}), data "
           f"{'x'.join(map(str, image.shape))} in [{image.min():.1f}, {image.max():.1f}], "
           f"mean {image.mean():.4f}")
-    limit = SMOKE_SAMPLES if args.smoke else len(train)
-    work = FashionMnistDataset(train.images[:limit], train.labels[:limit])
-    samples = len(work)
+    n = common.SMOKE_SAMPLES if args.smoke else len(train)
+    work = FashionMnistDataset(train.images[:n], train.labels[:n])
 
     folder = ImageFolderDataset(png_dir)
     clock = common.Stopwatch()
-    csv = CsvDataset(png_dir / CSV_FILE)
-    csv_seconds = clock.seconds()
-    csv_rate = len(csv) / csv_seconds
+    csv = read_csv(png_dir / CSV_FILE)
+    csv_rate = len(csv) / clock.seconds()
     print(f"PNG folder: {len(folder)} images in {len(folder.classes)} classes")
-    print(f"CSV: {len(csv)} rows parsed in {csv_seconds:.3f} s ({csv_rate:.0f} rows/s)")
+    print(f"CSV: {len(csv)} rows parsed ({csv_rate:.0f} rows/s)")
     difference, mismatches = 0.0, 0
     for i in range(len(folder)):
         (png, png_label), (row, row_label) = folder[i], csv[i]
@@ -293,54 +277,39 @@ def main():
     print(f"PNG, CSV and IDX agree on {len(folder)} images: max pixel difference {difference:g}, "
           f"label mismatches {mismatches}")
 
-    sequential = DataLoader(csv, batch_size=args.batch_size, sampler=SequentialSampler(csv))
-    shuffled = DataLoader(csv, batch_size=args.batch_size, sampler=RandomSampler(csv))
-    for name, loader in [("SequentialSampler", sequential), ("RandomSampler", shuffled)]:
-        labels = next(iter(loader))[1][:16]
-        print(f"first batch, {name + ':':<19}labels {' '.join(map(str, labels.tolist()))}")
+    for name, sampler in [("SequentialSampler", SequentialSampler(csv)),
+                          ("RandomSampler", RandomSampler(csv))]:
+        labels = next(iter(DataLoader(csv, batch_size=config.batch_size, sampler=sampler)))[1]
+        labels = labels[:16].tolist()
+        print(f"first batch, {name + ':':<19}labels {' '.join(map(str, labels))} "
+              f"({len(set(labels))} distinct)")
 
-    print(f"throughput, batch {args.batch_size}, {samples} samples, {epochs} epoch(s) each:")
-    w = args.workers
-    plain = Mapped(work, normalize_sample)
-    rate0 = measure("Dataset[i] + collate, 0 workers",
-                    DataLoader(plain, batch_size=args.batch_size, shuffle=True), samples, epochs)
-    rate = measure(f"Dataset[i] + collate, {w} workers",
-                   DataLoader(plain, batch_size=args.batch_size, shuffle=True, num_workers=w),
-                   samples, epochs)
-    augment_rate = measure(f"+ flip, crop, affine, {w} workers",
-                           DataLoader(Mapped(work, augment_sample), batch_size=args.batch_size,
-                                      shuffle=True, num_workers=w), samples, epochs)
-    png_rate = measure(f"PNG folder (zlib in Python), {w} workers",
-                       DataLoader(Mapped(folder, normalize_sample), batch_size=args.batch_size,
-                                  shuffle=True, num_workers=w), len(folder), epochs)
-
-    all_images = work.images.unsqueeze(1).float()  # (N, 1, 28, 28)
-    all_images.div_(255.0).sub_(MEAN).div_(STD)  # in place: no 188 MB temporaries
-    all_labels = work.labels
-
-    def fast_path(name, augment_batches):
-        clock, seen = common.Stopwatch(), 0
-        for _ in range(epochs):
-            for indices in torch.randperm(samples).split(args.batch_size):
-                images = all_images.index_select(0, indices)  # all_images[indices]
-                labels = all_labels.index_select(0, indices)
-                if augment_batches:
-                    images = augment_batch(images, **AUGMENT)
-                seen += labels.shape[0]
-        rate = seen / clock.seconds()
-        print(f"  {name:<44} {rate:>10.0f} samples/s", flush=True)
-        return rate
-
-    fast_rate = fast_path("fast path: randperm + index_select", False)
-    fast_augment_rate = fast_path("fast path + augment_batch (one grid_sample)", True)
-    print(f"the fast path is {fast_rate / rate0:.1f}x the 0-worker loader")
-    common.result_line(lesson=LESSON, epochs=epochs, samples=samples,
-                       loader_w0_samples_per_s=round(rate0), loader_samples_per_s=round(rate),
-                       loader_augment_samples_per_s=round(augment_rate),
-                       image_folder_samples_per_s=round(png_rate),
-                       csv_parse_rows_per_s=round(csv_rate),
-                       fast_path_samples_per_s=round(fast_rate),
-                       fast_path_augment_samples_per_s=round(fast_augment_rate))
+    print(f"throughput, batch {config.batch_size}, {n} samples, {epochs} epoch(s) each:")
+    result = dict(epochs=epochs, samples=n, csv_parse_rows_per_s=csv_rate)
+    w, batch = config.workers, config.batch_size
+    images = work.images.unsqueeze(1).float()  # (N, 1, 28, 28)
+    images.div_(255.0).sub_(common.FASHION_MEAN).div_(common.FASHION_STD)  # in place
+    ways = [
+        ("Dataset[i] + collate, 0 workers", "loader_w0_samples_per_s", n,
+         DataLoader(Mapped(work, normalize), batch_size=batch, shuffle=True)),
+        (f"Dataset[i] + collate, {w} workers", "loader_samples_per_s", n,
+         DataLoader(Mapped(work, normalize), batch_size=batch, shuffle=True, num_workers=w)),
+        (f"+ flip, shift, rotate, scale, {w} workers", "loader_augment_samples_per_s", n,
+         DataLoader(Mapped(Mapped(work, normalize), AugmentOne(config)), batch_size=batch, shuffle=True,
+                    num_workers=w)),
+        (f"PNG folder (zlib in Python), {w} workers", "image_folder_samples_per_s", len(folder),
+         DataLoader(Mapped(folder, normalize), batch_size=batch, shuffle=True, num_workers=w)),
+        ("fast path: randperm + index_select", "fast_path_samples_per_s", n,
+         Pass(fast_pass(images, work.labels, config, False))),
+        ("fast path + augment per batch", "fast_path_augment_samples_per_s", n,
+         Pass(fast_pass(images, work.labels, config, True))),
+    ]
+    for name, key, samples, loader in ways:
+        result[key] = measure(name, loader, samples, epochs)
+    print(f"the fast path is "
+          f"{result['fast_path_samples_per_s'] / result['loader_w0_samples_per_s']:.1f}x "
+          "the 0-worker loader")
+    common.result_line(LESSON, **result)
 
 
 if __name__ == "__main__":

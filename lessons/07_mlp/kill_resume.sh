@@ -52,11 +52,19 @@ echo "metrics.csv rows when killed: $(($(wc -l <"$work/killed/metrics.csv") - 1)
   fail "the resumed run failed"
 resumed_line=$(grep '^resumed from' "$work/resumed.log") || fail "the run did not say it resumed"
 echo "$resumed_line"
-done_before=$(sed -E 's/.* after epoch ([0-9]+) .*/\1/' <<<"$resumed_line")
+done_before=$(sed -E 's/.* after epoch ([0-9]+)$/\1/' <<<"$resumed_line")
+[[ $done_before =~ ^[0-9]+$ ]] || fail "cannot read the epoch from: $resumed_line"
 ((done_before >= 1 && done_before < epochs)) || fail "resumed after epoch $done_before, expected 1..$((epochs - 1))"
 
-# 4. The same numbers: every metrics.csv column except seconds (6) and compute_seconds (10).
-numbers() { cut -d, -f1-5,7-9 "$1/metrics.csv"; }
+# 4. The same numbers: every metrics.csv column but the timings. The header names them, so a change
+#    of columns shows here: epoch, train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, lr
+#    are compared; seconds and compute_seconds (9, 10) are not.
+expected_header="epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds,compute_seconds"
+for folder in straight killed; do
+  [[ $(head -n 1 "$work/$folder/metrics.csv") == "$expected_header" ]] ||
+    fail "$folder/metrics.csv has the header $(head -n 1 "$work/$folder/metrics.csv")"
+done
+numbers() { cut -d, -f1-8 "$1/metrics.csv"; }
 [[ $(numbers "$work/straight" | wc -l) -eq $((epochs + 1)) ]] || fail "straight metrics.csv lacks rows"
 diff <(numbers "$work/straight") <(numbers "$work/killed") || fail "metrics differ after resume"
 result() { grep '^RESULT' "$1" | grep -o 'test_acc=[0-9.]*'; }

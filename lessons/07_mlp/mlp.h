@@ -1,20 +1,20 @@
-// mlp.h: lesson 07's model and training pieces: a multilayer perceptron with dropout, the three
-// optimizers the lesson compares, a cosine learning-rate schedule, the train/validation split and
-// one training step. main.cpp and tests/lessons/test_07_mlp.cpp both use them.
+// mlp.h: lesson 07's model, a multilayer perceptron with dropout, in LibTorch's own idiom (an
+// options struct, MlpImpl, TORCH_MODULE). Lesson 07 trains it; a later lesson may include it as
+// "07_mlp/mlp.h".
 #pragma once
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
-namespace course::mlp {
+namespace course {
 
-// ---------------------------------------------------------------------------------------------
-// The model
-// ---------------------------------------------------------------------------------------------
+// Dimension legend: B = batch, 784 = 28 x 28 pixels in a row.
 
 /// The shape of an Mlp: in_features -> hidden[0] -> hidden[1] -> ... -> classes.
 struct MlpOptions {
@@ -29,78 +29,50 @@ struct MlpOptions {
 /// Linear -> ReLU -> Dropout for every hidden layer, then a Linear head that gives logits.
 class MlpImpl : public torch::nn::Module {
  public:
-  explicit MlpImpl(MlpOptions options);
+  explicit MlpImpl(MlpOptions options_) : options(std::move(options_)) {
+    TORCH_CHECK(options.in_features() > 0 && options.classes() > 0,
+                "Mlp needs in_features > 0 and classes > 0");
+    TORCH_CHECK(options.dropout() >= 0.0 && options.dropout() < 1.0,
+                "Mlp dropout must be in [0, 1), got ", options.dropout());
+    // Python: self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+    // The parameters are named layers.0.weight, layers.0.bias, ... on both sides.
+    const std::vector<int64_t> widths = this->widths();
+    layers = register_module("layers", torch::nn::ModuleList());
+    for (size_t i = 0; i + 1 < widths.size(); ++i) {
+      TORCH_CHECK(widths[i + 1] > 0, "Mlp hidden widths must be > 0");
+      layers->push_back(torch::nn::Linear(widths[i], widths[i + 1]));  // PyTorch's default init
+    }
+  }
   MlpImpl(int64_t in_features, std::vector<int64_t> hidden, int64_t classes)
       : MlpImpl(MlpOptions(in_features, std::move(hidden), classes)) {}
 
-  /// (B, in_features), or images (B, 1, 28, 28) that are flattened first -> logits (B, classes).
-  torch::Tensor forward(torch::Tensor x);
+  /// Images (B, 1, 28, 28) or rows (B, 784) -> logits (B, classes).
+  torch::Tensor forward(torch::Tensor x) {
+    x = x.flatten(/*start_dim=*/1);  // (B, 784)
+    const size_t last = layers->size() - 1;
+    for (size_t i = 0; i < last; ++i) {
+      x = torch::relu(layers[i]->as<torch::nn::Linear>()->forward(x));  // (B, hidden[i])
+      // Dropout zeroes each unit with chance p and scales the rest by 1 / (1 - p), while
+      // training only: in eval() mode it does nothing. Python: F.dropout(x, p, self.training)
+      x = torch::dropout(x, /*p=*/options.dropout(), /*train=*/is_training());
+    }
+    return layers[last]->as<torch::nn::Linear>()->forward(x);  // (B, classes)
+  }
 
-  /// "784-512-256-10": the layer widths, used to refuse a checkpoint of another shape.
-  std::string architecture() const;
+  /// "784-512-256-10": the layer widths, printed and used to refuse a checkpoint of another shape.
+  std::string architecture() const { return fmt::format("{}", fmt::join(widths(), "-")); }
+
+  /// {784, 512, 256, 10}: in_features, the hidden widths, classes.
+  std::vector<int64_t> widths() const {
+    std::vector<int64_t> widths = {options.in_features()};
+    widths.insert(widths.end(), options.hidden().begin(), options.hidden().end());
+    widths.push_back(options.classes());
+    return widths;
+  }
 
   MlpOptions options;
-
- private:
-  torch::nn::ModuleList layers_;  // Linear layers; the last one is the head
+  torch::nn::ModuleList layers;  ///< the Linear layers; the last one is the head
 };
 TORCH_MODULE(Mlp);
 
-// ---------------------------------------------------------------------------------------------
-// Optimizers and the learning-rate schedule
-// ---------------------------------------------------------------------------------------------
-
-/// The optimizer names --optimizer accepts.
-inline const std::vector<std::string> kOptimizerNames = {"sgd", "adam", "adamw"};
-
-/// What an optimizer is built with. lr <= 0 means "the usual value for this optimizer".
-struct OptimizerSettings {
-  std::string name = "adamw";  ///< sgd | adam | adamw
-  double lr = 0.0;             ///< 0: default_lr(name)
-  double momentum = 0.9;       ///< sgd only
-  double weight_decay = 0.01;  ///< adamw only (decoupled weight decay)
-};
-
-/// 0.05 for sgd, 1e-3 for adam and adamw.
-double default_lr(const std::string& name);
-
-/// SGD with momentum, Adam or AdamW over `parameters`. Throws std::invalid_argument for an
-/// unknown name, listing the known ones.
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const std::vector<torch::Tensor>& parameters, const OptimizerSettings& settings);
-
-// ---------------------------------------------------------------------------------------------
-// Data
-// ---------------------------------------------------------------------------------------------
-
-/// Fashion-MNIST's mean and standard deviation over the training pixels (after /255).
-constexpr double kPixelMean = 0.2860;
-constexpr double kPixelStd = 0.3530;
-
-/// uint8 images (N, 28, 28) -> normalised float rows (N, 784): (x / 255 - mean) / std.
-torch::Tensor normalize_images(const torch::Tensor& images);
-
-/// Indices of a train/validation split of n samples: a permutation drawn from a generator seeded
-/// with `seed` alone, so the split is the same in every run with that seed (and after --resume).
-struct Split {
-  torch::Tensor train;       ///< (n - val_size,) int64
-  torch::Tensor validation;  ///< (val_size,) int64
-};
-Split split_train_val(int64_t n, int64_t val_size, uint64_t seed);
-
-// ---------------------------------------------------------------------------------------------
-// Training
-// ---------------------------------------------------------------------------------------------
-
-/// What one training step gives back, detached from the graph. No .item() here: reading a number
-/// waits for the device, so the caller does it only when it logs.
-struct StepResult {
-  torch::Tensor loss;    ///< () mean cross-entropy of the batch, before the step
-  torch::Tensor logits;  ///< (B, classes), before the step
-};
-
-/// One optimizer step on a batch: forward, cross-entropy, backward, step.
-StepResult train_step(Mlp& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
-                      const torch::Tensor& y);
-
-}  // namespace course::mlp
+}  // namespace course

@@ -142,9 +142,15 @@ TEST_F(IdxFiles, TrailingBytesAreRejected) {
 
 TEST_F(IdxFiles, AbsurdSizesAreRejectedWithoutAllocating) {
   // A zero size, and products over 2^31 bytes: corrupt headers, not data.
-  expect_idx_error(write_plain("zero.idx", idx_bytes({0, 28}, "")), "implausible size 0");
-  expect_idx_error(write_plain("huge.idx", idx_bytes({65536, 65536}, "x")), "implausible size");
-  expect_idx_error(write_plain("max.idx", idx_bytes({0xFFFFFFFFu}, "x")), "implausible size");
+  expect_idx_error(write_plain("zero.idx", idx_bytes({0, 28}, "")), "dimension 0 has size 0");
+  expect_idx_error(write_plain("huge.idx", idx_bytes({65536, 65536}, "x")),
+                   "the header's sizes 65536 x 65536 make 4.29e+09 bytes");
+  expect_idx_error(write_plain("max.idx", idx_bytes({0xFFFFFFFFu}, "x")),
+                   "the header's sizes 4294967295 make");
+  // A damaged first size with plausible ones after it: the message names all of them, not the
+  // innocent 28 that happened to push the product over the limit.
+  expect_idx_error(write_plain("first.idx", idx_bytes({0x7FFFFFFFu, 28, 28}, "x")),
+                   "the header's sizes 2147483647 x 28 x 28 make 1.68e+12 bytes");
   // Just under the limit (2^31 - 1 bytes claimed, 100 present): the reader must fail on the
   // missing data without first reserving 2 GiB.
   expect_idx_error(write_gzip("claims-2gib.gz", idx_bytes({0x7FFFFFFFu}, counting(100))),
