@@ -3,7 +3,7 @@
 Nesterov momentum and weight decay, label smoothing, warm-up then cosine, the best epoch's
 checkpoint and the time to accuracy, with the same flags as main.cpp; it prints the same lines.
 
-    python lessons/09_resnet/reference.py --threads 2     # train (15 epochs)
+    python lessons/09_resnet/reference.py --threads 2     # train (12 epochs)
     python lessons/09_resnet/reference.py --smoke         # 512 images, seconds
     python lessons/09_resnet/reference.py --golden        # write lessons/09_resnet/golden.json
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
 LESSON = "09_resnet"
-EPOCHS = 15
+EPOCHS = 12
 LOG_EVERY = 50
 EVAL_BATCH = 1000
 BLACK = (0.0 - course_common.FASHION_MEAN) / course_common.FASHION_STD  # kBlack

@@ -317,6 +317,34 @@ TEST_F(Training, AnEpochAugmentsTheBatchesItTrainsOn) {
   EXPECT_GT(std::abs(augmented - plain), 1e-6);  // the crops and flips changed what it saw
 }
 
+TEST_F(Training, AnEpochTrainsOnEveryImageOnce) {
+  // 20 identical images, so an image's logits do not depend on which images share its batch, and
+  // lr 0, so the weights stay: the epoch's loss is then the mean over all 20 labels, in any order.
+  Data data;
+  data.x_train = stripes(1).expand({20, 1, 28, 28}).contiguous();
+  data.y_train = torch::ones({20}, torch::kInt64);
+  data.y_train[7] = 3;  // one image unlike the others: an epoch that skips it gets another mean
+  Config config;
+  config.model = course::ResNetOptions().stem_channels(4).channels({4, 8}).blocks(1);
+  config.batch_size = 8;  // 3 steps: 8 + 8 + 4
+  config.lr = 0;
+  config.crop_padding = 0;  // keep the images identical
+  config.flip = false;
+  course::ResNet model(config.model);
+  auto optimizer = make_optimizer(model, config);
+  const auto logits = model->forward(data.x_train);  // (20, 10), the same row 20 times
+  const double expected_loss =
+      torch::nn::functional::cross_entropy(
+          logits, data.y_train,
+          torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config.label_smoothing))
+          .item<double>();
+  const double expected_accuracy =
+      logits.argmax(/*dim=*/1).eq(data.y_train).to(torch::kFloat64).mean().item<double>();
+  const Score score = train_epoch(model, optimizer, data, config, /*epoch=*/1, /*epochs=*/1);
+  EXPECT_NEAR(score.loss, expected_loss, 1e-5);
+  EXPECT_NEAR(score.accuracy, expected_accuracy, 1e-12);
+}
+
 TEST_F(Training, ANanLossStopsTheRunWithAHint) {
   Data data;
   data.x_train = stripes(8);
@@ -422,8 +450,7 @@ TEST_F(Augment, FlipsMirrorAboutHalfTheImages) {
   EXPECT_LT(mirrored, 48);
 }
 
-// ---- the best epoch and time-to-accuracy
-// ---------------------------------------------------------
+// ---- the best epoch and time-to-accuracy --------------------------------------------------------
 
 TEST_F(Checkpoint, SavesOnlyABetterEpochAndLoadsBackTheSameModel) {
   const course::ResNetOptions options =
