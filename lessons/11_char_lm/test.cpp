@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "golden.h"
@@ -83,6 +84,25 @@ TEST_F(CharLm, AChineseCharacterIsThreeBytesButOneToken) {
   const auto tokens = course::encode(vocabulary, line);
   EXPECT_EQ(tokens.sizes(), (std::vector<int64_t>{5}));
   EXPECT_EQ(course::decode(vocabulary, tokens.slice(0, 1, 2)), "前");
+}
+
+TEST_F(CharLm, InvalidUtf8IsAClearErrorNamingTheByte) {
+  // Each case: bytes that are not UTF-8, and the message decode_utf8 must give.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\x80", "invalid UTF-8 at byte 0: a continuation byte without a lead byte"},
+      {"\xe6\x98\x41", "invalid UTF-8 at byte 0: a character is cut short"},  // 春: e6 98 a5
+      {"\xe6\x98\xa5\xe6\x98", "invalid UTF-8 at byte 3: the text ends inside a character"},
+      {"\xc0\xaf", "invalid UTF-8 at byte 0: an overlong encoding"},  // '/' in two bytes
+      {"\xed\xa0\x80", "invalid UTF-8 at byte 0: a UTF-16 surrogate"},
+  };
+  for (const auto& [bytes, message] : cases) {
+    try {
+      course::decode_utf8(bytes);
+      ADD_FAILURE() << "expected an error for " << message;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  }
 }
 
 TEST_F(CharLm, VocabularyMatchesPythonAndRoundTrips) {
