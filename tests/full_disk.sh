@@ -10,6 +10,7 @@
 #                --resume continues from it (and stops again, at the same write, with the same line)
 #   07 on 60 KB: the first checkpoint does not fit; metrics.csv keeps its header and row
 #   05 on 8 KB:  metrics.csv fits, loss.png does not
+#   03 on 4 KB:  model.pt (torch::save) does not fit
 # The tmpfs is mounted in a mount namespace of this test's own (unshare): no root needed where user
 # namespaces are allowed, and nothing stays mounted if the test is killed. Where neither works, the
 # test is skipped (exit 77) and says why.
@@ -98,4 +99,9 @@ fresh_disk 8k
 file_pattern="$run1/loss\\.png"
 expect_full 05-8KB "$bin/05_logistic_regression" --smoke --threads 1 --out "$work/disk/out"
 whole_csv "$run1/metrics.csv"
+
+# 03 on 4 KB: the model it saves with torch::save (into memory, then written atomically).
+fresh_disk 4k
+file_pattern="$run1/model\\.pt"
+expect_full 03-4KB "$bin/03_modules" --threads 1 --out "$work/disk/out"
 echo "PASS: a full disk is one clear line naming the file, the earlier files whole, no .tmp left"

@@ -65,13 +65,18 @@ extern "C" void ask_to_stop(int) {
 }
 
 // The first SIGINT or SIGTERM only sets the flag; SA_RESETHAND: the next one ends the program.
+// A signal ignored from the start stays ignored (a job started in the background by a script:
+// Ctrl-C in the terminal is not for it).
 void stop_at_a_safe_point_on_signals() {
   struct sigaction action {};
   action.sa_handler = ask_to_stop;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART | SA_RESETHAND;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  for (const int signal : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    sigaction(signal, nullptr, &current);
+    if (current.sa_handler != SIG_IGN) sigaction(signal, &action, nullptr);
+  }
 }
 
 }  // namespace

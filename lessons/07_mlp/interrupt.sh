@@ -15,6 +15,10 @@ binary=$(realpath "${1:?usage: interrupt.sh path/to/07_mlp}")
 [[ -x "$binary" ]] || { echo "FAIL: $binary is not an executable" >&2; exit 1; }
 epochs=12
 args=(--smoke --threads 1 --epochs "$epochs" --batch-size 32 --seed 7)
+# Job control: a background job of a script without it starts with SIGINT ignored (POSIX), and a
+# program leaves a signal ignored at its start ignored; with it, the job is in its own process
+# group, as a program run from a terminal is, and a Ctrl-C reaches it.
+set -m
 work=$(mktemp -d "${TMPDIR:-/tmp}/course-07-interrupt.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
