@@ -18,6 +18,7 @@
 #include "scratch_dir.h"
 
 using course::testing::AllClose;
+using course::testing::error_of;
 using course::testing::Golden;
 
 namespace {
@@ -47,15 +48,6 @@ std::vector<int64_t> iota(int64_t n) {
   std::vector<int64_t> values(static_cast<size_t>(n));
   std::iota(values.begin(), values.end(), 0);
   return values;
-}
-
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // Writes a uint8 image (H, W) as a PNG, making the folders.
@@ -116,7 +108,7 @@ TEST_F(Datasets, ReadFashionMnistReadsTheGzippedIdxFiles) {
   EXPECT_EQ(dataset.get(1).target.item<int64_t>(), 2);
   EXPECT_NEAR(dataset.get(1).data[0][0][0].item<double>(), (28 * 28 % 251) / 255.0, 1e-6);
   // The training split is not there: the error names the file.
-  EXPECT_NE(message_of([&] {
+  EXPECT_NE(error_of([&] {
               read_fashion_mnist(dir_, /*train=*/true);
             }).find("train-images-idx3-ubyte.gz"),
             std::string::npos);
@@ -139,10 +131,10 @@ TEST_F(Datasets, ReadCsvHoldsEachRowsImageAndLabel) {
 
 TEST_F(Datasets, ReadCsvRefusesTheWrongColumnsOrALabelAboveNine) {
   std::ofstream(dir_ / "wide.csv") << "label,a,b,c\n1,2,3,4\n";
-  EXPECT_NE(message_of([&] { read_csv(dir_ / "wide.csv", 1, 2); }).find("4 columns, expected"),
+  EXPECT_NE(error_of([&] { read_csv(dir_ / "wide.csv", 1, 2); }).find("4 columns, expected"),
             std::string::npos);
   std::ofstream(dir_ / "label.csv") << "label,a,b\n1,2,3\n12,2,3\n";
-  EXPECT_NE(message_of([&] { read_csv(dir_ / "label.csv", 1, 2); }).find("label above 9"),
+  EXPECT_NE(error_of([&] { read_csv(dir_ / "label.csv", 1, 2); }).find("label above 9"),
             std::string::npos);
 }
 
@@ -172,16 +164,16 @@ TEST_F(Datasets, ImageFolderNumbersSortedClassFoldersAndReadsTheirPngs) {
   // A broken PNG: get() says which file.
   std::ofstream(dir_ / "b_bags" / "2.png") << "not a png";
   ImageFolderDataset with_broken(dir_, 3, 4);
-  EXPECT_NE(message_of([&] { with_broken.get(3); }).find("2.png"), std::string::npos);
+  EXPECT_NE(error_of([&] { with_broken.get(3); }).find("2.png"), std::string::npos);
   // An image of another size (here 40x30 in colour): get() names the file and both sizes,
   // instead of a shape error from deep inside the loader.
   write_png(dir_ / "b_bags" / "2.png", torch::zeros({3, 30, 40}, torch::kUInt8));
-  EXPECT_NE(message_of([&] {
+  EXPECT_NE(error_of([&] {
               with_broken.get(3);
             }).find("2.png is 40x30 pixels; this dataset's images are 4x3"),
             std::string::npos)
-      << message_of([&] { with_broken.get(3); });
-  EXPECT_NE(message_of([&] { ImageFolderDataset empty(dir_ / "b_bags"); }).find("no class folders"),
+      << error_of([&] { with_broken.get(3); });
+  EXPECT_NE(error_of([&] { ImageFolderDataset empty(dir_ / "b_bags"); }).find("no class folders"),
             std::string::npos);
 }
 
@@ -429,6 +421,6 @@ TEST_F(Loaders, MeasureCountsTheSamplesAndRefusesAPassThatMissesSome) {
           }};
   EXPECT_GT(measure(way, /*epochs=*/2), 0.0);
   way.samples = 11;
-  EXPECT_NE(message_of([&] { measure(way, 1); }).find("ten: saw 10 samples, expected 11"),
+  EXPECT_NE(error_of([&] { measure(way, 1); }).find("ten: saw 10 samples, expected 11"),
             std::string::npos);
 }

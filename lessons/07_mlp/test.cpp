@@ -17,6 +17,7 @@
 
 namespace fs = std::filesystem;
 using course::testing::AllClose;
+using course::testing::error_of;
 using course::testing::Golden;
 
 namespace {
@@ -79,17 +80,6 @@ Rows example_history(int64_t epochs) {
     rows.push_back({static_cast<double>(epoch), 0.5, 0.8, 0.55, 0.78, 0.6, 0.75, 1e-3, 1.5, 1.2});
   }
   return rows;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const c10::Error& error) {
-    return error.what_without_backtrace();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "(no error)";
 }
 
 bool contains(const std::string& text, const std::string& part) {

@@ -18,19 +18,12 @@
 
 namespace fs = std::filesystem;
 
+using course::testing::error_of;
+
 namespace {
 
 // A fresh empty folder per test (dir_), removed afterwards; also seeds.
 class Checkpoint : public course::testing::ScratchDir {};
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -113,4 +113,15 @@ bool Golden::has(const std::string& path) const {
   return ::testing::AssertionSuccess();
 }
 
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const c10::Error& error) {
+    return error.what_without_backtrace();
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
 }  // namespace course::testing

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 namespace course::testing {
@@ -33,6 +34,10 @@ class Golden {
 /// atol + rtol * |expected| everywhere else.
 ::testing::AssertionResult AllClose(const torch::Tensor& actual, const torch::Tensor& expected,
                                     double rtol = 1e-5, double atol = 1e-6);
+
+/// The message of the exception `action` throws (a c10::Error's without its C++ backtrace), or
+/// "(no error)" when it throws none: EXPECT_NE(error_of([&] { f(); }).find("--lr"), npos).
+std::string error_of(const std::function<void()>& action);
 
 /// Skips the current test when LibTorch sees no GPU (for tests named *_CUDA).
 #define COURSE_REQUIRE_CUDA()                                        \
