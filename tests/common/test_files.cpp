@@ -22,9 +22,11 @@
 #include "course/image.h"
 #include "course/plot.h"
 #include "file_size_limit.h"
+#include "golden.h"  // error_of
 #include "scratch_dir.h"
 
 namespace fs = std::filesystem;
+using course::testing::error_of;
 using course::testing::FileSizeLimit;
 
 namespace {
@@ -41,15 +43,6 @@ class Files : public course::testing::ScratchDir {
     return names;
   }
 };
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
