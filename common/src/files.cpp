@@ -23,12 +23,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// ---- Ctrl-C held while a file is replaced
-// -------------------------------------------------------- While a SignalsHeld lives, SIGINT and
-// SIGTERM are only noted, in whichever thread they arrive (LibTorch's worker threads too: blocking
-// them in this thread alone would not do). When it ends, the program's own handling comes back and
-// a noted signal is raised again: the default one ends the program, with the new file complete; a
-// lesson's handler (course::stop_requested) sets its flag.
+// ---- Ctrl-C held while a file is replaced ----
+// While a SignalsHeld lives, SIGINT and SIGTERM are only noted, in whichever thread they arrive
+// (LibTorch's worker threads too: blocking them in this thread alone would not do). When it ends,
+// the program's own handling comes back and a noted signal is raised again: the default one ends
+// the program, with the new file complete; a lesson's handler (course::stop_requested) sets its
+// flag.
 volatile std::sig_atomic_t g_held_signal = 0;
 
 extern "C" void note_signal(int signal) {
@@ -59,9 +59,8 @@ class SignalsHeld {
   struct sigaction old_terminate_ {};
 };
 
-// ---- Checked POSIX calls
-// ------------------------------------------------------------------------- A failed call's reason,
-// "No space left on device", with what was being done.
+// ---- Checked POSIX calls ----
+// A failed call's reason, "No space left on device", with what was being done.
 struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };

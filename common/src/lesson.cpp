@@ -25,9 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// ---- Run folders
-// --------------------------------------------------------------------------------- N of a folder
-// named run_N (N from 1, digits only), or 0 for any other name.
+// ---- Run folders ----
+// N of a folder named run_N (N from 1, digits only), or 0 for any other name.
 int64_t run_number(const fs::path& folder) {
   const std::string name = folder.filename().string();
   constexpr std::string_view kPrefix = "run_";
@@ -52,8 +51,7 @@ std::vector<std::pair<int64_t, fs::path>> run_folders(const fs::path& root) {
   return runs;
 }
 
-// ---- Ctrl-C: stop at a safe point
-// ----------------------------------------------------------------
+// ---- Ctrl-C: stop at a safe point ----
 volatile std::sig_atomic_t g_stop_requested = 0;
 
 extern "C" void ask_to_stop(int) {
