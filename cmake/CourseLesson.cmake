@@ -99,7 +99,7 @@ function(course_lesson_settings target)
   course_use_pch(${target})
 endfunction()
 
-# course_add_gtest(name source LIBS libs... LABELS labels...): one GoogleTest executable,
+# course_add_gtest(name source LIBS libs... [LABELS label]): one GoogleTest executable,
 # discovered by ctest. Tests named *_CUDA call GTEST_SKIP() without a GPU; ctest then reports them
 # as skipped.
 function(course_add_gtest name source)
@@ -111,12 +111,20 @@ function(course_add_gtest name source)
   # Tests run for seconds and spend them in LibTorch's own (compiled) kernels: -O1 compiles a
   # test about 2 s faster than -O3 (docs/building.md), and the lesson binary keeps -O3.
   target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
-  set(labels unit ${arg_LABELS})
-  # gtest_discover_tests takes PROPERTIES as key/value pairs: a list value would break the
-  # pairing, so the labels go in with their separators escaped.
-  string(REPLACE ";" "\\;" labels "${labels}")
-  # Prefixed with the executable's name, so `ctest -R 02_autograd` selects a lesson's unit tests.
-  gtest_discover_tests(${name} TEST_PREFIX "${name}."
-    DISCOVERY_MODE PRE_TEST  # list the tests when ctest runs, not at build time
-    PROPERTIES LABELS "${labels}" SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
+  # Discovered twice, so that the tests named *_CUDA carry the label cuda (`ctest -L cuda` runs
+  # the GPU tests, `ctest -L unit` the rest). One label per test: gtest_discover_tests writes
+  # PROPERTIES out as key/value pairs, and a list value would break the pairing. Prefixed with
+  # the executable's name, so `ctest -R 02_autograd` selects a lesson's unit tests.
+  if(NOT arg_LABELS)
+    set(arg_LABELS unit)
+  endif()
+  foreach(filter IN ITEMS "-*_CUDA" "*_CUDA")
+    set(label ${arg_LABELS})
+    if(filter STREQUAL "*_CUDA")
+      set(label cuda)
+    endif()
+    gtest_discover_tests(${name} TEST_PREFIX "${name}." TEST_FILTER "${filter}"
+      DISCOVERY_MODE PRE_TEST  # list the tests when ctest runs, not at build time
+      PROPERTIES LABELS ${label} SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
+  endforeach()
 endfunction()
