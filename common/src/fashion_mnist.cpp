@@ -91,8 +91,8 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   constexpr size_t kFirstChunk = size_t{1} << 16, kLargestChunk = size_t{1} << 24;
   while (buffer->size() < static_cast<size_t>(count)) {
     const size_t done = buffer->size();
-    const size_t chunk = std::min({std::clamp(done, kFirstChunk, kLargestChunk),
-                                   static_cast<size_t>(count) - done});
+    const size_t chunk =
+        std::min({std::clamp(done, kFirstChunk, kLargestChunk), static_cast<size_t>(count) - done});
     buffer->resize(done + chunk);
     read_exactly(file.get(), buffer->data() + done, chunk, path, "the data");
   }
