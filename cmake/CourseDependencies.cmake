@@ -31,7 +31,9 @@ endif()
 # (and an official LibTorch zip) carries another fmt's headers inside torch/include, which is
 # searched before /usr/include: compiled against those, a lesson would call a libfmt it does not
 # link (undefined fmt::v12::vprint). So course::fmt puts a folder holding only a link to the
-# system's fmt headers at the front of the include path (-I is searched before any -isystem).
+# system's fmt headers ahead of torch/include: both are system include folders (-isystem, so
+# that a newer GCC's warnings about fmt's own code stay out of the lessons' output), searched in
+# the order given, and course::common links course::fmt before course::torch for that.
 # Header-only fmt would also work, but it compiles fmt's formatting code into every translation
 # unit again: about 2 s each (docs/building.md).
 find_package(fmt REQUIRED)
@@ -42,7 +44,7 @@ file(MAKE_DIRECTORY ${course_fmt_link_dir})
 file(CREATE_LINK ${course_fmt_include}/fmt ${course_fmt_link_dir}/fmt SYMBOLIC)
 add_library(course_fmt INTERFACE)
 add_library(course::fmt ALIAS course_fmt)
-target_include_directories(course_fmt BEFORE INTERFACE ${course_fmt_link_dir})
+target_include_directories(course_fmt SYSTEM BEFORE INTERFACE ${course_fmt_link_dir})
 target_link_libraries(course_fmt INTERFACE fmt::fmt)
 message(STATUS "course: fmt ${fmt_VERSION} from ${course_fmt_include}/fmt")
 find_package(CLI11 REQUIRED)      # libcli11-dev: the lessons' flags
