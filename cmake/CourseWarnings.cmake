@@ -15,8 +15,15 @@ target_compile_options(course_warnings INTERFACE
 # course::common links it PUBLIC, so every lesson and test gets it, and nothing else does.
 add_library(course_sanitizers INTERFACE)
 add_library(course::sanitizers ALIAS course_sanitizers)
+# -fno-sanitize-recover: undefined behaviour stops the program, so a test notices it (UBSan's
+# default is to print and go on, exit status 0).
 if(COURSE_SANITIZE)
   target_compile_options(course_sanitizers INTERFACE -fsanitize=address,undefined
-                         -fno-omit-frame-pointer)
+                         -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(course_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+# COURSE_FUZZ (clang, the fuzz preset): libFuzzer's coverage feedback in every course target; the
+# fuzz binaries themselves link -fsanitize=fuzzer (fuzz/CMakeLists.txt).
+if(COURSE_FUZZ)
+  target_compile_options(course_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
 endif()

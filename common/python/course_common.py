@@ -9,6 +9,7 @@ import argparse
 import gzip
 import os
 import pathlib
+import re
 import struct
 import time
 
@@ -41,8 +42,39 @@ def parser(description, epochs=1):
     return p
 
 
-def begin(args, lesson):
-    """Seed, threads, device, output folder: course::begin_lesson in Python."""
+def new_run_folder(root):
+    """course::new_run_folder: a new folder root/run_N, N one more than the largest there."""
+    root = pathlib.Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name[4:]) for p in root.iterdir() if p.is_dir() and
+               re.fullmatch(r"run_[1-9][0-9]*", p.name)]
+    number = max(numbers, default=0) + 1
+    while True:
+        try:
+            (root / f"run_{number}").mkdir()
+            return root / f"run_{number}"
+        except FileExistsError:  # another run started at the same moment took it
+            number += 1
+
+
+def run_to_resume(root, file):
+    """course::run_to_resume: the latest run folder under root that holds `file`, or root."""
+    root = pathlib.Path(root)
+    if (root / file).exists():
+        return root
+    runs = sorted((int(p.name[4:]), p) for p in root.glob("run_*") if p.is_dir() and
+                  re.fullmatch(r"run_[1-9][0-9]*", p.name)) if root.is_dir() else []
+    for _, folder in reversed(runs):
+        if (folder / file).exists():
+            return folder
+    raise SystemExit(f"error: --resume: no run folder in {root} holds a {file} to continue. Run "
+                     "once without --resume (same --out) first, or point --out at the folder "
+                     "that holds the runs.")
+
+
+def begin(args, lesson, checkpoint=None, resume=False):
+    """Seed, threads, device, the run's own folder: course::begin_lesson in Python. Each run gets
+    <out>/run_N; with `resume` the latest run folder that holds `checkpoint` instead."""
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -50,10 +82,11 @@ def begin(args, lesson):
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(args.device)
-    out = pathlib.Path(args.out) if args.out else REPO / "build" / "python-out" / lesson
-    out.mkdir(parents=True, exist_ok=True)
+    root = pathlib.Path(args.out) if args.out else REPO / "build" / "python-out" / lesson
+    out = run_to_resume(root, checkpoint) if resume else new_run_folder(root)
     print(f"== {lesson} (Python) | torch {torch.__version__} | device {device} | "
           f"threads {torch.get_num_threads()} | seed {args.seed}", flush=True)
+    print(f"run folder: {out} ({'continued, --resume' if resume else 'new'})", flush=True)
     return device, out
 
 

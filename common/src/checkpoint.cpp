@@ -1,13 +1,16 @@
-// checkpoint.cpp: atomic writes, opening archives, generator state, nested tensors, tables.
+// checkpoint.cpp: checked checkpoint files, generator state, nested tensors, tables.
 #include "course/checkpoint.h"
 
 #include <c10/util/Exception.h>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
+#include <zlib.h>
 
+#include <charconv>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
+
+#include "course/files.h"
 
 namespace course {
 namespace {
@@ -22,41 +25,98 @@ std::string reason(const std::exception& error) {
   return error.what();
 }
 
-// Asks the operating system to put a file (or a folder's list of entries) on the disk now, so
-// that a power cut after the rename cannot leave an empty file behind.
-void sync_to_disk(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error(fmt::format("cannot open {} to flush it", path.string()));
-  const int result = ::fsync(fd);
-  ::close(fd);
-  if (result != 0) throw std::runtime_error(fmt::format("cannot flush {}", path.string()));
+// A zip file ends with its 22-byte end record, whose last two bytes are the length of the zip's
+// comment, and then the comment. The checksum is that comment: kTag and 8 hex digits, the CRC-32
+// of every byte before the comment's length.
+constexpr std::string_view kTag = "course checkpoint crc32 ";
+constexpr size_t kCommentSize = kTag.size() + 8;
+constexpr size_t kEndRecordSize = 22;
+constexpr std::string_view kEndRecordSignature = "PK\x05\x06";
+
+uint32_t crc32_of(std::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (!bytes.empty()) {  // zlib takes at most 4 GiB per call
+    const auto chunk = static_cast<uInt>(std::min<size_t>(bytes.size(), 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), chunk);
+    bytes.remove_prefix(chunk);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// Throws unless `bytes` end with the checksum comment and match it.
+void check_checksum(std::string_view bytes, const std::string& name) {
+  const bool has_comment =
+      bytes.size() >= kEndRecordSize + kCommentSize &&
+      bytes.substr(bytes.size() - kCommentSize, kTag.size()) == kTag &&
+      static_cast<unsigned char>(bytes[bytes.size() - kCommentSize - 2]) == kCommentSize &&
+      bytes[bytes.size() - kCommentSize - 1] == 0;
+  uint32_t saved = 0;
+  const char* digits = bytes.data() + bytes.size() - 8;
+  const bool readable =
+      has_comment && std::from_chars(digits, digits + 8, saved, 16).ptr == digits + 8;
+  if (!readable) {
+    throw std::runtime_error(fmt::format(
+        "{} is not a complete checkpoint: the checksum that ends every checkpoint of this course "
+        "is missing, so the file was cut short, damaged or written by another program. Start "
+        "again without --resume.",
+        name));
+  }
+  const uint32_t computed = crc32_of(bytes.substr(0, bytes.size() - kCommentSize - 2));
+  if (computed != saved) {
+    throw std::runtime_error(fmt::format(
+        "{} is damaged: its contents do not match the checksum saved in it (CRC-32 {:08x}, saved "
+        "{:08x}), so a disk or copy error changed it. Start again without --resume.",
+        name, computed, saved));
+  }
 }
 
 }  // namespace
 
-void save_atomically(torch::serialize::OutputArchive& archive, const fs::path& path) {
-  fs::path temporary = path;
-  temporary += ".tmp";
+std::string add_checksum(std::string zip) {
+  const size_t end_record = zip.size() - std::min(zip.size(), kEndRecordSize);
+  if (zip.size() < kEndRecordSize ||
+      zip.compare(end_record, kEndRecordSignature.size(), kEndRecordSignature) != 0 ||
+      zip[zip.size() - 2] != 0 || zip[zip.size() - 1] != 0) {
+    throw std::invalid_argument("add_checksum: not a zip file that ends with an empty comment");
+  }
+  const uint32_t crc = crc32_of(std::string_view(zip).substr(0, zip.size() - 2));
+  zip[zip.size() - 2] = static_cast<char>(kCommentSize);  // the comment's length, little-endian
+  zip += fmt::format("{}{:08x}", kTag, crc);
+  return zip;
+}
+
+std::string checkpoint_bytes(torch::serialize::OutputArchive& archive) {
+  std::ostringstream stream;  // in memory: LibTorch's own file writer stops the program on a
+  archive.save_to(stream);    // full disk (it throws from a destructor)
+  std::string bytes = add_checksum(stream.str());
+  checkpoint_from_bytes(bytes, "the checkpoint just made", torch::kCPU);  // it reads back
+  return bytes;
+}
+
+torch::serialize::InputArchive checkpoint_from_bytes(std::string_view bytes,
+                                                     const std::string& name,
+                                                     const torch::Device& device) {
+  check_checksum(bytes, name);  // before LibTorch parses anything
+  torch::serialize::InputArchive archive;
   try {
-    archive.save_to(temporary.string());
-    sync_to_disk(temporary);
-    torch::serialize::InputArchive check;
-    check.load_from(temporary.string(), torch::kCPU);  // throws if what we wrote is unreadable
-    fs::rename(temporary, path);                       // within one file system: one step
+    archive.load_from(bytes.data(), bytes.size(), device);
   } catch (const std::exception& error) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw std::runtime_error(fmt::format(
-        "could not write the checkpoint {} ({}); the previous checkpoint there, if any, is "
-        "unchanged. Check the disk space and that the folder is writable.",
-        path.string(), reason(error)));
+    throw std::runtime_error(
+        fmt::format("{} is not a readable checkpoint ({}). Start again without --resume.", name,
+                    reason(error)));
   }
-  // Also flush the folder's list of entries, so that the rename itself is on the disk. Best
-  // effort: some file systems cannot flush a folder, and the new file is in place either way.
+  return archive;
+}
+
+void save_atomically(torch::serialize::OutputArchive& archive, const fs::path& path) {
+  std::string bytes;
   try {
-    sync_to_disk(path.has_parent_path() ? path.parent_path() : fs::path("."));
-  } catch (const std::exception&) {
+    bytes = checkpoint_bytes(archive);
+  } catch (const std::exception& error) {
+    throw std::runtime_error(
+        fmt::format("could not make the checkpoint {}: {}", path.string(), reason(error)));
   }
+  write_file_atomically(path, bytes);
 }
 
 torch::serialize::InputArchive open_checkpoint(const fs::path& path, const torch::Device& device) {
@@ -65,16 +125,7 @@ torch::serialize::InputArchive open_checkpoint(const fs::path& path, const torch
         "no checkpoint at {}: nothing to resume. Run once without --resume (same --out) first.",
         path.string()));
   }
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string(), device);
-  } catch (const std::exception& error) {
-    throw std::runtime_error(fmt::format(
-        "{} is not a readable checkpoint: it is truncated or damaged ({}). Delete it and start "
-        "again without --resume.",
-        path.string(), reason(error)));
-  }
-  return archive;
+  return checkpoint_from_bytes(read_file(path), path.string(), device);
 }
 
 torch::Tensor rng_state(const torch::Device& device) {

@@ -2,11 +2,12 @@
 #include "course/confusion.h"
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
 #include <stdexcept>
+
+#include "course/files.h"
 
 namespace course {
 namespace {
@@ -75,10 +76,7 @@ void plot_confusion(const torch::Tensor& matrix, const std::vector<std::string>&
   }
   cv::putText(canvas, "predicted class", {left + classes * cell / 2 - 60, height - 12}, font, 0.5,
               black, 1, cv::LINE_AA);
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  if (!cv::imwrite(path.string(), canvas)) {
-    throw std::runtime_error(fmt::format("could not write {}", path.string()));
-  }
+  write_png(canvas, path);  // in memory, then the atomic write: a full disk costs no old file
 }
 
 }  // namespace course

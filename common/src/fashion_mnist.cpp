@@ -85,12 +85,14 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   const auto count = static_cast<int64_t>(product);
 
   // Read in chunks and grow the buffer as the bytes arrive: a corrupt header that claims 2 GiB
-  // then fails at the first missing byte instead of reserving 2 GiB first.
+  // then fails at the first missing byte instead of reserving 2 GiB first. The chunks double from
+  // 64 KiB to 16 MiB, so a short file never costs more than twice its size.
   auto buffer = std::make_unique<std::vector<uint8_t>>();
-  constexpr size_t kChunk = size_t{1} << 24;  // 16 MiB
+  constexpr size_t kFirstChunk = size_t{1} << 16, kLargestChunk = size_t{1} << 24;
   while (buffer->size() < static_cast<size_t>(count)) {
     const size_t done = buffer->size();
-    const size_t chunk = std::min(kChunk, static_cast<size_t>(count) - done);
+    const size_t chunk =
+        std::min({std::clamp(done, kFirstChunk, kLargestChunk), static_cast<size_t>(count) - done});
     buffer->resize(done + chunk);
     read_exactly(file.get(), buffer->data() + done, chunk, path, "the data");
   }

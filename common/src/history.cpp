@@ -40,8 +40,7 @@ void History::restore(const std::vector<std::vector<double>>& rows) {
           fmt::format("a history row has {} values for {} columns", row.size(), columns_.size()));
     }
   }
-  log_ = MetricsLog(log_.path(), columns_);  // truncates: the CSV holds exactly these rows
-  for (const auto& row : rows) log_.write(row);
+  log_.rewrite(rows);  // in one step: the CSV holds exactly these rows
   rows_ = rows;
 }
 

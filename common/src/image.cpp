@@ -2,10 +2,11 @@
 #include "course/image.h"
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <stdexcept>
+
+#include "course/files.h"
 
 namespace course {
 
@@ -48,10 +49,8 @@ torch::Tensor from_mat(const cv::Mat& mat) {
 }
 
 void save_png(const torch::Tensor& image, const std::filesystem::path& path) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  if (!cv::imwrite(path.string(), to_mat(image))) {
-    throw std::runtime_error(fmt::format("could not write {}", path.string()));
-  }
+  write_png(to_mat(image),
+            path);  // in memory, then the atomic write: a full disk costs no old file
 }
 
 torch::Tensor make_grid(const torch::Tensor& images, int columns, int padding) {

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "course/files.h"
 
 namespace course {
 namespace {
@@ -18,31 +21,37 @@ std::vector<std::string> split(const std::string& line) {
   return fields;
 }
 
+std::string csv_line(const std::vector<double>& values, size_t columns) {
+  if (values.size() != columns) {
+    throw std::invalid_argument(
+        fmt::format("metrics row has {} values for {} columns", values.size(), columns));
+  }
+  return fmt::format("{}\n", fmt::join(values, ","));
+}
+
 }  // namespace
 
 MetricsLog::MetricsLog(const std::filesystem::path& path, std::vector<std::string> columns,
                        bool append)
     : path_(path), columns_(std::move(columns)) {
   if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
-  const std::string header = fmt::format("{}", fmt::join(columns_, ","));
-  bool keep = false;
   if (append && std::filesystem::exists(path_)) {
     std::ifstream existing(path_);
     std::string first;
     std::getline(existing, first);
-    keep = first == header;
+    if (first == fmt::format("{}", fmt::join(columns_, ","))) return;  // continue this file
   }
-  file_.open(path_, keep ? std::ios::app : std::ios::trunc);
-  if (!file_) throw std::runtime_error(fmt::format("cannot write metrics to {}", path_.string()));
-  if (!keep) file_ << header << '\n' << std::flush;
+  rewrite({});
 }
 
 void MetricsLog::write(const std::vector<double>& values) {
-  if (values.size() != columns_.size()) {
-    throw std::invalid_argument(
-        fmt::format("metrics row has {} values for {} columns", values.size(), columns_.size()));
-  }
-  file_ << fmt::format("{}", fmt::join(values, ",")) << '\n' << std::flush;
+  append_to_file(path_, csv_line(values, columns_.size()));
+}
+
+void MetricsLog::rewrite(const std::vector<std::vector<double>>& rows) {
+  std::string text = fmt::format("{}\n", fmt::join(columns_, ","));
+  for (const auto& row : rows) text += csv_line(row, columns_.size());
+  write_file_atomically(path_, text);
 }
 
 MetricsTable read_metrics(const std::filesystem::path& path) {

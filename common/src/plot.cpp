@@ -2,13 +2,14 @@
 #include "course/plot.h"
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+
+#include "course/files.h"
 
 namespace course {
 namespace {
@@ -95,10 +96,7 @@ void plot_lines(const std::vector<Series>& series, const std::string& title,
     cv::putText(canvas, s.name, {right - 128, legend_y}, font, 0.45, black, 1, cv::LINE_AA);
   }
 
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  if (!cv::imwrite(path.string(), canvas)) {
-    throw std::runtime_error(fmt::format("could not write {}", path.string()));
-  }
+  write_png(canvas, path);  // in memory, then the atomic write: a full disk costs no old file
 }
 
 }  // namespace course

@@ -18,10 +18,12 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "course/files.h"
 #include "course/lesson.h"
 #include "tiny_net.h"
 
@@ -116,8 +118,14 @@ torch::Tensor predict(course::TinyNet& model, const torch::Tensor& x, const std:
 // model.pt and optimizer.pt in `dir`. Python: torch.save(model.state_dict(), dir / "model.pt")
 void save_checkpoint(const course::TinyNet& model, const torch::optim::Adam& optimizer,
                      const std::filesystem::path& dir) {
-  torch::save(model, (dir / "model.pt").string());
-  torch::save(optimizer, (dir / "optimizer.pt").string());  // lr, step counts, Adam's moments
+  // torch::save(model, path) works too, but on a full disk it stops the program half-way through
+  // the file (LibTorch's writer throws from a destructor): save into memory, then write the bytes
+  // with course::write_file_atomically, which keeps the old file and says which one failed.
+  std::ostringstream model_bytes, optimizer_bytes;
+  torch::save(model, model_bytes);
+  torch::save(optimizer, optimizer_bytes);  // lr, step counts, Adam's moments
+  course::write_file_atomically(dir / "model.pt", model_bytes.str());
+  course::write_file_atomically(dir / "optimizer.pt", optimizer_bytes.str());
 }
 
 // Loads save_checkpoint's files into a model built alike and an optimizer on its parameters.

@@ -11,7 +11,8 @@
 //
 // Run:  ./course run 07                       (15 epochs, AdamW, about 0.90 test accuracy)
 //       ./course run 07 -- --optimizer sgd    (or adam; --smoke: 512 images, seconds)
-//       stop it with Ctrl-C, then run it again with --resume: it continues after the last epoch.
+//       stop it with Ctrl-C (it ends after the epoch), then run it again with --resume: it
+//       continues after the last epoch. Each run writes into a new folder, <out>/run_N.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -45,7 +46,7 @@ struct Config {
   double weight_decay = 0.01;                     // adamw only (decoupled weight decay)
   int64_t batch_size = 128;                       // images per step
   int64_t val_size = 5000;                        // training images held out (--smoke: 64)
-  bool resume = false;                            // continue from <out>/checkpoint.pt
+  bool resume = false;                            // continue the latest run_N in --out
 };
 constexpr int kEpochs = 15;           // default --epochs
 constexpr int64_t kLogEvery = 50;     // steps between progress updates (and NaN checks)
@@ -286,10 +287,11 @@ int main(int argc, char** argv) {
     flags.add("--val-size", config.val_size, "Training images held out for validation", {1, 59999});
     flags.add("--hidden", config.model.hidden(), "Hidden layer widths, e.g. 512,256", {1, 1e5});
     flags.add("--dropout", config.model.dropout(), "Chance to zero a hidden unit", {0.0, 0.99});
-    flags.add_switch("--resume", config.resume, "Continue from <out>/checkpoint.pt");
+    flags.add_switch("--resume", config.resume, "Continue the latest run in --out");
     const course::Options& options = flags.parse(argc, argv);
     if (config.lr == 0) config.lr = config.optimizer == "sgd" ? 0.05 : 1e-3;  // the usual peaks
-    const course::Lesson lesson = course::begin_lesson(flags);
+    // A new run folder <out>/run_N, or with --resume the latest one; Ctrl-C stops after an epoch.
+    const course::Lesson lesson = course::begin_lesson(flags, {"checkpoint.pt", config.resume});
 
     // ---- 1. Data ---------------------------------------------------------------------------
     const Data data = load_data(options, config, lesson.device);
@@ -308,7 +310,7 @@ int main(int argc, char** argv) {
     course::History history(
         lesson.out_dir, {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                          "lr", "seconds", "compute_seconds"});
-    const auto checkpoint = lesson.out_dir / "checkpoint.pt";
+    const auto& checkpoint = lesson.checkpoint;  // <run folder>/checkpoint.pt
     const std::string settings = run_settings(config, options, n_train);
     if (config.resume) {
       // metrics.csv gets exactly the checkpoint's rows: one that a killed run wrote after its last
@@ -340,6 +342,7 @@ int main(int argc, char** argv) {
           best ? " *" : "  ", test.accuracy, seconds);
       std::fflush(stdout);  // the line shows at once, also when the output goes to a file
       save_checkpoint(checkpoint, model, *optimizer, history.rows(), settings, lesson.device);
+      course::stop_if_interrupted(lesson, epoch);  // after Ctrl-C: here, the checkpoint complete
     }
 
     // ---- 5. Report: curves and the RESULT line ----------------------------------------------

@@ -194,7 +194,8 @@ def load_checkpoint(path, model, optimizer, settings, device):
 
 # ---- main -------------------------------------------------------------------------------------
 def train(args):
-    device, out = course_common.begin(args, LESSON)
+    # a new run folder <out>/run_N, or with --resume the latest one that holds a checkpoint
+    device, out = course_common.begin(args, LESSON, "checkpoint.pt", args.resume)
 
     # 1. data
     images, labels = course_common.load_fashion(args, train=True)

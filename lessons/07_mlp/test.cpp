@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "course/files.h"
 #include "golden.h"
 #include "scratch_dir.h"
 
@@ -456,14 +457,37 @@ TEST_F(MlpCheckpoint, FilesThatAreNotOursAreRefusedWithWhatToDo) {
   const auto load = [&](const fs::path& path) {
     return error_of([&] { load_checkpoint(path, model, *optimizer, "s", torch::kCPU); });
   };
-  // A readable archive that is not a checkpoint of this lesson: a bare torch::save(model).
+  // A readable checkpoint that is not one of this lesson: a bare model's archive.
   const auto bare = dir_ / "model.pt";
-  torch::save(model, bare.string());
+  torch::serialize::OutputArchive model_only;
+  model->save(model_only);
+  course::save_atomically(model_only, bare);
   EXPECT_TRUE(contains(load(bare), "has format \"(none)\"")) << load(bare);
   EXPECT_TRUE(contains(load(bare), "point --out at this lesson's output folder")) << load(bare);
   EXPECT_TRUE(contains(load(dir_ / "missing.pt"), "nothing to resume"));
   const auto damaged = dir_ / "checkpoint.pt";
   save_checkpoint(damaged, model, *optimizer, example_history(2), "s", torch::kCPU);
   fs::resize_file(damaged, fs::file_size(damaged) / 2);
-  EXPECT_TRUE(contains(load(damaged), "truncated or damaged")) << load(damaged);
+  EXPECT_TRUE(contains(load(damaged), "is not a complete checkpoint")) << load(damaged);
+}
+
+TEST_F(MlpCheckpoint, ChangedBytesAreRefusedAsDamagedBeforeAnythingChanges) {
+  // 64 random bytes in the weights: before the checksum, they loaded without a word.
+  auto model = small_mlp(0.0);
+  const auto optimizer = make_optimizer(model->parameters(), golden_config("adamw"));
+  const auto path = dir_ / "checkpoint.pt";
+  save_checkpoint(path, model, *optimizer, example_history(2), "s", torch::kCPU);
+  std::string bytes = course::read_file(path);
+  const auto noise = torch::randint(0, 256, {64}, torch::kUInt8);
+  for (int64_t i = 0; i < 64; ++i) {
+    bytes[bytes.size() / 2 + static_cast<size_t>(i)] = static_cast<char>(noise[i].item<uint8_t>());
+  }
+  course::write_file_atomically(path, bytes);
+  auto fresh = small_mlp(0.3);
+  const auto fresh_optimizer = make_optimizer(fresh->parameters(), golden_config("adamw"));
+  const auto weights = fresh->named_parameters()["layers.0.weight"].clone();
+  const std::string message =
+      error_of([&] { load_checkpoint(path, fresh, *fresh_optimizer, "s", torch::kCPU); });
+  EXPECT_TRUE(contains(message, path.string() + " is damaged")) << message;
+  EXPECT_TRUE(torch::equal(weights, fresh->named_parameters()["layers.0.weight"]));
 }

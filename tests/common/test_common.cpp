@@ -396,6 +396,40 @@ TEST_F(TempDir, CaptionedGridHasATilePerImage) {
   EXPECT_THROW(course::save_captioned_grid(images, {{"a", "b"}}, path), c10::Error);
 }
 
+// Item 2 of the reliability issue: a new run never writes into an earlier run's folder.
+TEST_F(TempDir, EachRunGetsANewNumberedFolder) {
+  const auto root = dir_ / "out";
+  EXPECT_EQ(course::new_run_folder(root), root / "run_1");  // creates the missing root too
+  EXPECT_EQ(course::new_run_folder(root), root / "run_2");
+  fs::create_directories(root / "run_9");
+  fs::create_directories(root / "run_x");      // not a run folder: ignored
+  fs::create_directories(root / "run_010");    // neither (a leading zero)
+  std::ofstream(root / "run_20") << "a file";  // neither (not a folder)
+  EXPECT_EQ(course::new_run_folder(root), root / "run_10");
+  EXPECT_TRUE(fs::is_directory(root / "run_10"));
+}
+
+TEST_F(TempDir, ResumeContinuesTheLatestRunThatHasTheCheckpoint) {
+  const auto root = dir_ / "out";
+  EXPECT_THROW(course::run_to_resume(root, "checkpoint.pt"), std::runtime_error);
+  for (const char* run : {"run_1", "run_2", "run_3"}) fs::create_directories(root / run);
+  std::ofstream(root / "run_1" / "checkpoint.pt") << "x";
+  std::ofstream(root / "run_2" / "checkpoint.pt") << "x";  // run_3: killed before its first one
+  EXPECT_EQ(course::run_to_resume(root, "checkpoint.pt"), root / "run_2");
+  EXPECT_EQ(course::run_to_resume(root / "run_1", "checkpoint.pt"), root / "run_1");  // named
+  const auto nothing = dir_ / "empty";
+  fs::create_directories(nothing);
+  std::string message;
+  try {
+    course::run_to_resume(nothing, "checkpoint.pt");
+  } catch (const std::runtime_error& error) {
+    message = error.what();
+  }
+  EXPECT_NE(message.find("no run folder in " + nothing.string() + " holds a checkpoint.pt"),
+            std::string::npos)
+      << message;
+}
+
 TEST(Result, OneLineSixSignificantDigits) {
   testing::internal::CaptureStdout();
   course::print_result("00_test", {{"epochs", 10}, {"test_acc", 0.925512345}, {"rate", 1234567.8}});

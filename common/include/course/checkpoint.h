@@ -8,23 +8,36 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace course {
 
-/// Writes `archive` to `path` atomically: to "<path>.tmp" in the same folder (so the same file
-/// system), flushed to the disk (fsync), read back, then renamed over `path`, which replaces the
-/// file in one step. A run killed at any moment leaves the previous file or the new one, never
-/// half of one. On any failure removes the .tmp, leaves a previous file at `path` as it was and
-/// throws std::runtime_error naming the file. Python: torch.save(obj, tmp); os.fsync(...);
-/// os.replace(tmp, path)
+/// Writes `archive` to `path` with course::write_file_atomically (files.h): "<path>.tmp", fsync,
+/// read back, renamed over `path`; a run killed or stopped at any moment, or a full disk, leaves
+/// the previous file or the new one, never half of one, and no .tmp. The file is the zip LibTorch
+/// writes with a CRC-32 of its bytes in the zip's comment (checkpoint_bytes), which open_checkpoint
+/// checks. Throws std::runtime_error naming the file. Python: torch.save(obj, tmp); os.replace(tmp,
+/// path)
 void save_atomically(torch::serialize::OutputArchive& archive, const std::filesystem::path& path);
 
-/// Opens the archive at `path`, its tensors on `device`. Throws std::runtime_error naming the file
-/// when there is none ("nothing to resume") or it is not readable ("truncated or damaged").
+/// Opens the checkpoint at `path`, its tensors on `device`, after checking its checksum. Throws
+/// std::runtime_error naming the file when there is none ("nothing to resume"), when it is cut
+/// short or its bytes do not match the checksum ("damaged"), or when it does not parse.
 /// Python: torch.load(path, map_location=device, weights_only=True)
 torch::serialize::InputArchive open_checkpoint(const std::filesystem::path& path,
                                                const torch::Device& device);
+
+/// The bytes save_atomically writes: the archive as LibTorch saves it (a zip file) with the CRC-32
+/// of those bytes added as the zip's comment ("course checkpoint crc32 1a2b3c4d"), at the very
+/// end, where a reader finds it before parsing anything. The file stays a valid zip.
+std::string checkpoint_bytes(torch::serialize::OutputArchive& archive);
+/// Adds that checksum to a zip file's bytes that have no comment yet (checkpoint_bytes does).
+std::string add_checksum(std::string zip);
+/// open_checkpoint on bytes already read; `name` (the file) is what messages call them.
+torch::serialize::InputArchive checkpoint_from_bytes(std::string_view bytes,
+                                                     const std::string& name,
+                                                     const torch::Device& device);
 
 /// The state of LibTorch's default generator for `device` (the CPU's, or a GPU's): uint8 bytes on
 /// the CPU. Python: torch.get_rng_state(), torch.cuda.get_rng_state(device)
