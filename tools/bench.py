@@ -122,46 +122,110 @@ def main():
         rows.append((lesson, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall))
 
     cpu, cores, torch_version = machine_description(args.python)
-    lines = [
-        "# Benchmarks: C++ (LibTorch) against Python (PyTorch)",
-        "",
-        "Written by `./course bench` (tools/bench.py); rerun it to refresh this page. Each lesson's",
-        "full run (its default epochs) in C++ and its `reference.py` in Python, one after the other,",
-        f"with the same thread count ({args.threads}) on both sides.",
-        "",
-        f"- Machine: {cpu}, {cores} cores, {platform.system()} {platform.release()}",
-        f"- LibTorch / PyTorch: {torch_version} (the same library on both sides)",
-        f"- Date: {datetime.date.today().isoformat()}" + ("  (smoke runs only)" if args.smoke else ""),
-        "",
-        "| lesson | epoch s C++ | epoch s Py | Py/C++ | test acc C++ | test acc Py | samples/s C++ "
-        "| samples/s Py | peak RSS MiB C++ | peak RSS MiB Py | outside fwd/bwd/step C++ | Py |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    notes = []
+    today = datetime.date.today().isoformat() + (" smoke" if args.smoke else "")
+    machine = f"{cpu}, {cores} cores, {platform.system()} {platform.release()}, torch {torch_version}"
+    out = pathlib.Path(args.out)
+    old_rows, old_notes, kept_text = read_page(out)
     for lesson, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall in rows:
-        ct, pt = number(cpp.get("epoch_time_s")), number(py.get("epoch_time_s"))
-        ratio = pt / ct if ct and pt else None
-        acc_key = "test_acc" if "test_acc" in cpp else "final_mse"
-        lines.append(
-            f"| {lesson} | {fmt(ct)} | {fmt(pt)} | {fmt(ratio)} | {fmt(number(cpp.get(acc_key)), 4)} "
-            f"| {fmt(number(py.get(acc_key)), 4)} | {fmt(number(cpp.get('train_samples_per_s')))} "
-            f"| {fmt(number(py.get('train_samples_per_s')))} | {cpp_rss:.0f} | {py_rss:.0f} "
+        old_rows[lesson] = table_row(lesson, today, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall)
+        old_notes[lesson] = note_lines(lesson, cpp, py)
+    write_page(out, args.threads, machine, today, old_rows, old_notes, kept_text, rerun=[r[0] for r in rows])
+    print(f"wrote {out}")
+
+
+BEGIN, END = "<!-- bench:begin (written by tools/bench.py) -->", "<!-- bench:end -->"
+HEADER = ("| lesson | measured | epoch s C++ | epoch s Py | whole run s C++ | whole run s Py | Py/C++ "
+          "| result | C++ | Py | throughput C++ | throughput Py | peak RSS MiB C++ | peak RSS MiB Py "
+          "| outside fwd/bwd/step C++ | Py |")
+# The number that says how well a lesson learned, in the order looked for, and what it is called.
+QUALITY_KEYS = ["test_acc", "gpt_val_loss", "val_loss", "final_mse"]
+THROUGHPUT_KEYS = [("train_samples_per_s", "samples/s"), ("train_tokens_per_s", "tokens/s")]
+
+
+def table_row(lesson, date, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall):
+    """One lesson's row. Py/C++ compares epoch times where both report one, else whole runs."""
+    ct, pt = number(cpp.get("epoch_time_s")), number(py.get("epoch_time_s"))
+    ratio = pt / ct if ct and pt else py_wall / cpp_wall
+    key = next((k for k in QUALITY_KEYS if k in cpp), None)
+    rate, unit = next(((k, u) for k, u in THROUGHPUT_KEYS if k in cpp), (None, ""))
+    def throughput(side):
+        value = number(side.get(rate)) if rate else None
+        return f"{fmt(value)} {unit}" if value is not None else "–"
+    return (f"| {lesson} | {date} | {fmt(ct)} | {fmt(pt)} | {cpp_wall:.1f} | {py_wall:.1f} | {fmt(ratio)} "
+            f"| {key or '–'} | {fmt(number(cpp.get(key)), 4)} | {fmt(number(py.get(key)), 4)} "
+            f"| {throughput(cpp)} | {throughput(py)} | {cpp_rss:.0f} | {py_rss:.0f} "
             f"| {fmt(number(cpp.get('outside_share')), 2)} | {fmt(number(py.get('outside_share')), 2)} |")
-        other = sorted(set(cpp) - {"lesson", "epochs", "epoch_time_s", "test_acc",
-                                   "train_samples_per_s", "outside_share"})
-        if other:
-            pairs = ", ".join(f"{k}: C++ {cpp.get(k)} / Py {py.get(k, '–')}" for k in other)
-            notes.append(f"- {lesson}: {pairs}")
-        notes.append(f"- {lesson}: whole process {cpp_wall:.1f} s C++, {py_wall:.1f} s Python "
-                     f"({cpp.get('epochs', '?')} epochs)")
-    lines += ["", "Other numbers each lesson reported (RESULT lines):", ""] + notes
-    lines += ["", "Columns: *epoch s* is the mean wall time of one training epoch; *Py/C++* above 1",
-              "means C++ is faster; *test acc* is the final test accuracy (04 reports its final",
-              "MSE instead); *peak RSS* is the process's maximum resident memory; *outside",
-              "fwd/bwd/step* is the share of the epoch spent on data handling and logging.", ""]
-    lines += GPU_SECTION
-    pathlib.Path(args.out).write_text("\n".join(lines))
-    print(f"wrote {args.out}")
+
+
+def note_lines(lesson, cpp, py):
+    shown = {"lesson", "epochs", "steps", "epoch_time_s", "outside_share", *QUALITY_KEYS,
+             *(k for k, _ in THROUGHPUT_KEYS)}
+    other = sorted(set(cpp) - shown)
+    lines = []
+    if other:
+        lines.append(f"- {lesson}: " + ", ".join(f"{k}: C++ {cpp.get(k)} / Py {py.get(k, '–')}"
+                                                 for k in other))
+    lines.append(f"- {lesson}: {cpp.get('epochs', cpp.get('steps', '?'))} "
+                 f"{'epochs' if 'epochs' in cpp else 'steps'}; load average "
+                 f"{os.getloadavg()[0]:.1f} when it ended")
+    return lines
+
+
+def read_page(path):
+    """The rows and notes of lessons measured before (kept when only some lessons are rerun) and
+    the hand-written text around the generated block."""
+    rows, notes, kept = {}, {}, ("", "")
+    if not path.exists():
+        return rows, notes, kept
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        head, heading, tail = text.partition("\n## ")
+        return rows, notes, (head + "\n", heading.lstrip("\n") + tail)
+    before, rest = text.split(BEGIN, 1)
+    block, after = rest.split(END, 1)
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and re.match(r"^[0-9][0-9]_", cells[0]) and len(cells) == 16:
+            rows[cells[0]] = line
+        match = re.match(r"^- ([0-9][0-9]_[a-z0-9_]+): ", line)
+        if match:
+            notes.setdefault(match.group(1), []).append(line)
+    return rows, notes, (before, after)
+
+
+def write_page(path, threads, machine, today, rows, notes, kept, rerun):
+    before, after = kept
+    if not before:
+        before = ("# Benchmarks: C++ (LibTorch) against Python (PyTorch)\n\n"
+                  "The block below is written by `./course bench` (tools/bench.py); the text around it is\n"
+                  "written by hand and kept when the block is rewritten.\n\n")
+    block = [
+        "",
+        f"Each lesson's full run (its default epochs) in C++ and its `reference.py` in Python, one "
+        f"after the other, with the same thread count ({threads}) on both sides. `./course bench "
+        "--lessons NN_topic ...` reruns some lessons and keeps the others' rows with their dates.",
+        "",
+        f"- Last run: {today}, lessons {', '.join(rerun) or 'none'}",
+        f"- Machine: {machine}",
+        "",
+        HEADER,
+        "|" + "---|" * (HEADER.count("|") - 1),
+    ]
+    block += [rows[k] for k in sorted(rows)]
+    block += ["", "Other numbers each lesson reported (RESULT lines):", ""]
+    for lesson in sorted(notes):
+        block += notes[lesson]
+    block += ["", "Columns: *epoch s* is the mean wall time of one training epoch; *whole run s* the",
+              "process from start to end; *Py/C++* above 1 means C++ is faster (epoch times where",
+              "both have them, else whole runs); *result* names the lesson's final number (test",
+              "accuracy, validation loss or MSE); *peak RSS* is the process's maximum resident",
+              "memory; *outside fwd/bwd/step* is the share of the epoch spent on data and logging.",
+              ""]
+    text = before.rstrip("\n") + "\n\n" + BEGIN + "\n" + "\n".join(block) + "\n" + END + "\n"
+    after = after.strip("\n")
+    if "## GPU" not in after:
+        after = (after + "\n\n" if after else "") + "\n".join(GPU_SECTION)
+    path.write_text(text + "\n" + after.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":
