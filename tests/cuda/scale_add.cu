@@ -1,5 +1,5 @@
 // scale_add.cu: a tiny CUDA kernel launched on LibTorch tensors. It exists to prove, on every
-// machine with a CUDA toolkit (CI has no GPU), that the cuda preset compiles .cu sources with
+// machine with a CUDA toolkit (CI has no GPU), that every build compiles .cu sources with
 // nvcc against LibTorch's headers and links them into a test; on a GPU the test also runs it.
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>

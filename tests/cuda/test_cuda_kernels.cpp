@@ -1,4 +1,4 @@
-// Tests of the CUDA kernel in scale_add.cu (built by the cuda preset only).
+// Tests of the CUDA kernel in scale_add.cu (built wherever nvcc and a CUDA LibTorch are there).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -7,7 +7,7 @@
 
 using course::testing::AllClose;
 
-// Runs everywhere the cuda preset builds, GPU or not: the nvcc-compiled code is linked and its
+// Runs everywhere it is built, GPU or not: the nvcc-compiled code is linked and its
 // argument checks work.
 TEST(CudaKernel, RejectsCpuTensors) {
   EXPECT_THROW(course::cuda::scale_add(torch::ones({4}), 2.0f, 1.0f), c10::Error);
