@@ -48,6 +48,7 @@ target_include_directories(course_fmt SYSTEM BEFORE INTERFACE ${course_fmt_link_
 target_link_libraries(course_fmt INTERFACE fmt::fmt)
 message(STATUS "course: fmt ${fmt_VERSION} from ${course_fmt_include}/fmt")
 find_package(CLI11 REQUIRED)      # libcli11-dev: the lessons' flags
-include(CourseOpenCV)             # course::opencv: images and plots
+include(CourseOpenCV)             # course::opencv: drawing; course::opencv_imgcodecs: cv::imread
 find_package(ZLIB REQUIRED)       # reading Fashion-MNIST's .gz files directly
+find_package(PNG REQUIRED)        # libpng-dev: writing every PNG (common/src/files.cpp)
 find_package(Threads REQUIRED)

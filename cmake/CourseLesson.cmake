@@ -7,7 +7,7 @@
 #   golden.json    the values Python computed
 #   expected.txt   "$ NN_topic --smoke ..." and one pattern per line of that run's output
 #   README.md      the lesson text
-#   lesson.cmake   optional: extra tests or test settings of this lesson
+#   lesson.cmake   optional: extra libraries, tests or test settings of this lesson
 #
 # add_lesson(08_cnn) makes:
 #   08_cnn             the executable from main.cpp, in build/<preset>/bin/
@@ -84,9 +84,11 @@ function(add_lesson name)
       COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:${name}> -DEXPECTED=${dir}/expected.txt
               -DWORKDIR=${workdir} -P ${PROJECT_SOURCE_DIR}/cmake/CheckLessonOutput.cmake)
     set_tests_properties(lesson.${name} PROPERTIES LABELS lesson)
-    if(EXISTS ${dir}/lesson.cmake)
-      include(${dir}/lesson.cmake)
-    endif()
+  endif()
+  # Included in every build, tests or not: it may also add libraries the lesson links. Its tests
+  # go after an `if(NOT COURSE_BUILD_TESTS) return() endif()`.
+  if(EXISTS ${dir}/lesson.cmake)
+    include(${dir}/lesson.cmake)
   endif()
 endfunction()
 

@@ -24,6 +24,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
 /// the file back to its length before, so it never ends in half a row, and throws as above.
 void append_to_file(const std::filesystem::path& path, std::string_view bytes);
 
+/// An 8-bit image (gray, BGR or BGRA, as OpenCV keeps colour) as the bytes of a PNG file (libpng).
+std::string encode_png(const cv::Mat& image);
+
 /// Encodes an 8-bit image (gray, or BGR as OpenCV keeps colour) as a PNG in memory and writes it
 /// with write_file_atomically; creates the folder. Python: PIL's image.save(path)
 void write_png(const cv::Mat& image, const std::filesystem::path& path);
