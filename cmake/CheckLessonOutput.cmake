@@ -6,7 +6,9 @@
 #   $ 08_cnn --smoke --threads 2          the command: the lesson's name, then its arguments
 #   == 08_cnn \| LibTorch [0-9.]+ .*       then one regular expression per line of output
 #
-# The binary runs from WORKDIR with those arguments plus --out WORKDIR/out (emptied first) and
+# The binary runs from WORKDIR with those arguments, then EXTRA_ARGS if given (a CMake list:
+# tools/gpu-check passes -DEXTRA_ARGS=--device;cpu on a GPU machine, where the default device
+# would be the GPU), plus --out WORKDIR/out (emptied first) and
 # must exit with 0. Each pattern must match one WHOLE line of its standard output (as if between
 # ^ and $), and the patterns must match in their order: pattern k is looked for after the line
 # that pattern k-1 matched. Lines in between are free. Standard error is shown, not matched.
@@ -75,7 +77,7 @@ endif()
 
 file(REMOVE_RECURSE ${WORKDIR}/out)
 file(MAKE_DIRECTORY ${WORKDIR})
-execute_process(COMMAND ${BINARY} ${arguments} --out ${WORKDIR}/out
+execute_process(COMMAND ${BINARY} ${arguments} ${EXTRA_ARGS} --out ${WORKDIR}/out
   WORKING_DIRECTORY ${WORKDIR}
   OUTPUT_VARIABLE out ERROR_VARIABLE err
   RESULT_VARIABLE rc)

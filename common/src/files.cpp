@@ -204,6 +204,28 @@ std::string encode_png(const cv::Mat& image) {
   throw std::runtime_error("the PNG encoder refused it: " + message);
 }
 
+cv::Mat read_png(const fs::path& path) {
+  const std::string bytes = read_file(path);
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  if (png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()) == 0) {
+    throw std::runtime_error(
+        fmt::format("{} is not a PNG libpng can read: {}", path.string(), png.message));
+  }
+  const bool colour = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  const bool alpha = (png.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  png.format = colour || alpha ? (alpha ? PNG_FORMAT_BGRA : PNG_FORMAT_BGR) : PNG_FORMAT_GRAY;
+  cv::Mat image(static_cast<int>(png.height), static_cast<int>(png.width),
+                CV_8UC(static_cast<int>(PNG_IMAGE_SAMPLE_CHANNELS(png.format))));
+  if (png_image_finish_read(&png, /*background=*/nullptr, image.data,
+                            static_cast<png_int_32>(image.step1()), /*colormap=*/nullptr) == 0) {
+    const std::string message = png.message;
+    png_image_free(&png);
+    throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), message));
+  }
+  return image;
+}
+
 void write_png(const cv::Mat& image, const fs::path& path) {
   std::string png;
   try {

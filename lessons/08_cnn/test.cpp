@@ -6,12 +6,12 @@
 #include "main.cpp"
 
 #include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "course/files.h"
 #include "golden.h"
 #include "scratch_dir.h"
 
@@ -291,7 +291,7 @@ TEST_F(Pictures, MistakesPngShowsOnlyTheWrongOnes) {
   const auto predicted = torch::tensor({0, 7, 2, 9, 9, 5}, torch::kInt64);  // 3 wrong
   const auto path = dir_ / "mistakes.png";
   EXPECT_EQ(save_mistakes(images, labels, predicted, 32, path), 3);
-  const cv::Mat image = cv::imread(path.string());
+  const cv::Mat image = course::read_png(path);
   ASSERT_FALSE(image.empty());
   EXPECT_EQ(image.cols, 8 * (112 + 4) + 4);  // 8 columns of 4x tiles
   EXPECT_EQ(image.rows, 1 * (112 + 34 + 4) + 4);

@@ -1,7 +1,6 @@
 // Unit tests of course::common: device parsing, dataset search, flags, metrics CSV, images, plots.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -15,6 +14,7 @@
 #include "course/data.h"
 #include "course/device.h"
 #include "course/fashion_mnist.h"
+#include "course/files.h"
 #include "course/flags.h"
 #include "course/history.h"
 #include "course/image.h"
@@ -284,7 +284,7 @@ TEST(Image, GridPlacesEachImage) {
 TEST_F(TempDir, PngIsWrittenAndReadable) {
   const auto path = dir_ / "sub" / "img.png";
   course::save_png(torch::rand({3, 8, 8}), path);
-  const cv::Mat back = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat back = course::read_png(path);
   EXPECT_EQ(back.rows, 8);
   EXPECT_EQ(back.channels(), 3);
 }
@@ -292,7 +292,7 @@ TEST_F(TempDir, PngIsWrittenAndReadable) {
 TEST_F(TempDir, PlotWritesAPng) {
   const auto path = dir_ / "curve.png";
   course::plot_lines({{"loss", {1, 2, 3}, {3, 2, 1}}}, "t", "epoch", "loss", path, 320, 200);
-  const cv::Mat back = cv::imread(path.string());
+  const cv::Mat back = course::read_png(path);
   EXPECT_EQ(back.cols, 320);
   EXPECT_EQ(back.rows, 200);
   EXPECT_THROW(course::plot_lines({{"bad", {1, 2}, {1}}}, "t", "x", "y", path),
@@ -331,8 +331,8 @@ TEST_F(TempDir, HistoryWritesRowsComputesTheResultAndDrawsTheCurves) {
   EXPECT_DOUBLE_EQ(table.rows[1][2], 0.8);
 
   EXPECT_EQ(history.plot("t"), (std::vector<std::string>{"loss.png", "accuracy.png"}));
-  EXPECT_FALSE(cv::imread((dir_ / "loss.png").string()).empty());
-  EXPECT_FALSE(cv::imread((dir_ / "accuracy.png").string()).empty());
+  EXPECT_FALSE(course::read_png(dir_ / "loss.png").empty());
+  EXPECT_FALSE(course::read_png(dir_ / "accuracy.png").empty());
 
   // 2 epochs in 6 s: 3 s each; 100 samples per epoch: 200 / 6 per second; outside compute: 1/6.
   testing::internal::CaptureStdout();
@@ -379,7 +379,7 @@ TEST_F(TempDir, ConfusionPngIsWritten) {
   const auto matrix = torch::eye(10, torch::kInt64) * 90 + 1;
   const auto path = dir_ / "sub" / "confusion.png";
   course::plot_confusion(matrix, course::kFashionClasses, path);
-  const cv::Mat image = cv::imread(path.string());
+  const cv::Mat image = course::read_png(path);
   ASSERT_FALSE(image.empty());
   EXPECT_EQ(image.cols, 130 + 10 * 52 + 20);
   EXPECT_EQ(image.rows, 70 + 10 * 52 + 40);
@@ -389,7 +389,7 @@ TEST_F(TempDir, CaptionedGridHasATilePerImage) {
   const auto images = torch::zeros({3, 28, 28}, torch::kUInt8);
   const auto path = dir_ / "grid.png";
   course::save_captioned_grid(images, {{"a", "b"}, {"c", "d"}, {"e", "f"}}, path, /*columns=*/2);
-  const cv::Mat image = cv::imread(path.string());
+  const cv::Mat image = course::read_png(path);
   ASSERT_FALSE(image.empty());
   EXPECT_EQ(image.cols, 2 * (112 + 4) + 4);
   EXPECT_EQ(image.rows, 2 * (112 + 34 + 4) + 4);

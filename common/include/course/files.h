@@ -27,6 +27,10 @@ void append_to_file(const std::filesystem::path& path, std::string_view bytes);
 /// An 8-bit image (gray, BGR or BGRA, as OpenCV keeps colour) as the bytes of a PNG file (libpng).
 std::string encode_png(const cv::Mat& image);
 
+/// Reads a PNG file (libpng) as an 8-bit cv::Mat: gray as 1 channel, colour as BGR, with alpha as
+/// BGRA, as cv::imread(path, cv::IMREAD_UNCHANGED) would for 8-bit files. Throws naming the file.
+cv::Mat read_png(const std::filesystem::path& path);
+
 /// Encodes an 8-bit image (gray, or BGR as OpenCV keeps colour) as a PNG in memory and writes it
 /// with write_file_atomically; creates the folder. Python: PIL's image.save(path)
 void write_png(const cv::Mat& image, const std::filesystem::path& path);
