@@ -19,7 +19,9 @@ namespace {
 void read_like_a_lesson(torch::serialize::InputArchive& archive) {
   for (const char* key : {"format", "architecture", "settings", "value"}) {
     c10::IValue value;
-    if (archive.try_read(key, value) && value.isString()) value.toStringRef().size();
+    if (archive.try_read(key, value) && value.isString()) {
+      [[maybe_unused]] const std::size_t length = value.toStringRef().size();
+    }
   }
   torch::Tensor tensor;
   if (archive.try_read("history", tensor) && tensor.dim() == 2) course::rows_from_tensor(tensor);
