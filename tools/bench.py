@@ -21,10 +21,11 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 GPU_SECTION = [
     "## GPU",
     "",
-    "Not measured yet: no GPU machine was at hand when this table was made. To measure, build",
-    "with the `cuda` preset on a machine with an NVIDIA GPU (docs/docker.md, docs/libtorch.md),",
-    "run `COURSE_PRESET=cuda ./course test` (the `*_CUDA` tests then run instead of skipping) and",
-    "time the lessons with `--device cuda` against `--device cpu`.",
+    "Not measured yet: no GPU machine was at hand so far. `tools/gpu-check pack` here, then",
+    "`tools/gpu-check run` on the GPU machine, runs every test (the `*_CUDA` ones included) and",
+    "each training lesson on `cuda` and `cpu`, and writes the table to paste here",
+    "(docs/building.md, \"The GPU check\"). On a machine with a GPU that can build the course,",
+    "`./course test` runs the `*_CUDA` tests itself.",
     "",
 ]
 
