@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -147,6 +149,12 @@ void stop_if_interrupted(const Lesson& lesson, int64_t epoch) {
       "stopped after epoch {}, as asked; {} holds it. Run again with --resume (same --out) to "
       "continue from there.",
       epoch, lesson.checkpoint.string()));
+}
+
+void stop_if_diverged(double loss, int64_t epoch, double lr) {
+  if (std::isfinite(loss)) return;
+  throw std::runtime_error(
+      fmt::format("loss became {} at epoch {}; lower --lr (now {})", loss, epoch, lr));
 }
 
 int64_t parameter_count(const torch::nn::Module& module) {

@@ -145,10 +145,7 @@ Score train_epoch(SoftmaxRegression& model, torch::optim::Optimizer& optimizer, 
     correct += count_correct(result.logits, y);
     if ((step + 1) % kLogEvery == 0 || step + 1 == steps) {  // read numbers only here
       const double loss = result.loss.item<double>();
-      if (!std::isfinite(loss)) {
-        throw std::runtime_error(
-            fmt::format("loss became {} at epoch {}; lower --lr (now {})", loss, epoch, config.lr));
-      }
+      course::stop_if_diverged(loss, epoch, config.lr);  // NaN or inf: stop, say why
       bar.update(step + 1, fmt::format("loss {:.4f}", loss));
     }
   }

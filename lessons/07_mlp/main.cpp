@@ -18,7 +18,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -177,8 +176,7 @@ Score train_epoch(course::Mlp& model, torch::optim::Optimizer& optimizer, const 
     correct += result.logits.argmax(/*dim=*/1).eq(y).sum();
     if ((step + 1) % kLogEvery == 0 || step + 1 == steps) {  // read numbers only here
       const double loss = loss_sum.item<double>() / std::min(n, (step + 1) * config.batch_size);
-      TORCH_CHECK(std::isfinite(loss), "loss became ", loss, " at epoch ", epoch,
-                  "; lower --lr (now ", config.lr, ")");
+      course::stop_if_diverged(loss, epoch, config.lr);  // NaN or inf: stop, say why
       bar.update(step + 1, fmt::format("loss {:.4f}", loss));
     }
   }

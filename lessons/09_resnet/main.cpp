@@ -187,10 +187,7 @@ Score train_epoch(course::ResNet& model, torch::optim::Optimizer& optimizer, con
     correct += result.logits.argmax(/*dim=*/1).eq(y).sum();
     if ((step + 1) % kLogEvery == 0 || step + 1 == steps) {  // read numbers only here
       const double loss = loss_sum.item<double>() / std::min(n, (step + 1) * config.batch_size);
-      if (!std::isfinite(loss)) {
-        throw std::runtime_error(
-            fmt::format("loss became {} at epoch {}; lower --lr (now {})", loss, epoch, config.lr));
-      }
+      course::stop_if_diverged(loss, epoch, config.lr);  // NaN or inf: stop, say why
       bar.update(step + 1, fmt::format("loss {:.4f}", loss));
     }
   }

@@ -144,10 +144,7 @@ double train_epoch(course::CharLstm& model, torch::optim::Optimizer& optimizer, 
     seen += inputs.size(1);
     if ((step + 1) % kLogEvery == 0 || step + 1 == steps) {  // read numbers only here
       const double loss = loss_sum.item<double>() / static_cast<double>(seen);
-      if (!std::isfinite(loss)) {
-        throw std::runtime_error(
-            fmt::format("loss became {} at epoch {}; lower --lr (now {})", loss, epoch, config.lr));
-      }
+      course::stop_if_diverged(loss, epoch, config.lr);  // NaN or inf: stop, say why
       bar.update(step + 1, fmt::format("loss {:.4f}", loss));
     }
   }

@@ -451,3 +451,14 @@ TEST(Model, ParameterCountAddsEveryParametersSize) {
   torch::nn::Linear linear(784, 10);
   EXPECT_EQ(course::parameter_count(*linear), 7850);
 }
+
+TEST(Lesson, StopIfDivergedNamesTheLossTheEpochAndTheFix) {
+  EXPECT_NO_THROW(course::stop_if_diverged(0.25, 1, 0.1));
+  try {
+    course::stop_if_diverged(std::nan(""), 3, 5.0);
+    FAIL() << "a NaN loss must stop training";
+  } catch (const std::runtime_error& error) {
+    EXPECT_STREQ(error.what(), "loss became nan at epoch 3; lower --lr (now 5)");
+  }
+  EXPECT_THROW(course::stop_if_diverged(INFINITY, 1, 0.1), std::runtime_error);
+}

@@ -54,6 +54,11 @@ void stop_if_interrupted(const Lesson& lesson, int64_t epoch);
 /// True once a stop was asked for.
 bool stop_requested();
 
+/// A loss that is NaN or infinite means training diverged (a learning rate too large, most often):
+/// throws std::runtime_error "loss became nan at epoch 3; lower --lr (now 5)" instead of training
+/// on. Call it where the lesson reads the loss anyway (at log points, not every step).
+void stop_if_diverged(double loss, int64_t epoch, double lr);
+
 /// Thrown by stop_if_interrupted; report_error prints its message and returns 130 (128 + SIGINT,
 /// the exit status of a program that Ctrl-C ended).
 struct Interrupted : std::runtime_error {
