@@ -237,6 +237,7 @@ int main(int argc, char** argv) {
     const auto verdicts = judge_logits(judge, to_gan_range(test.images).to(lesson.device));
     fmt::print("judge: lesson 08's CNN {} (test acc {:.4f})\n", how,
                verdicts.argmax(1).cpu().eq(test.labels).to(torch::kFloat64).mean().item<double>());
+    std::fflush(stdout);  // the line shows at once, also when the output goes to a file
 
     // ---- 3. Two networks, two optimizers ----------------------------------------------------
     course::Generator generator(config.generator);
@@ -281,7 +282,8 @@ int main(int argc, char** argv) {
     // ---- 5. The score: the judge on generated images, beside real ones ----------------------
     const int64_t scored = std::min<int64_t>(config.scored, test.images.size(0));
     const auto noise = torch::randn({scored, config.generator.noise()}, images.options());
-    const auto fakes = draw_samples(generator, noise) * 2.0 - 1.0;  // (scored, 1, 28, 28)
+    const auto pixels = draw_samples(generator, noise);  // (scored, 1, 28, 28) in [0, 1]
+    const auto fakes = pixels * 2.0 - 1.0;               // back to the GAN's range [-1, 1]
     const Quality real = quality_of(
         judge_logits(judge, to_gan_range(test.images.slice(0, 0, scored)).to(lesson.device)),
         config.confident);
@@ -298,13 +300,13 @@ int main(int argc, char** argv) {
     fmt::print("generated classes:{}\n", shares);
 
     // ---- 6. Report: samples, curves and the RESULT line --------------------------------------
-    course::save_png(course::make_grid(fakes.slice(0, 0, 64).add(1.0).div(2.0), 8),
+    course::save_png(course::make_grid(pixels.slice(0, 0, 64), /*columns=*/8),
                      lesson.out_dir / "samples.png");
     history.plot("14_gan");  // loss.png: D and G
     const auto epochs = history.column("epoch");
     course::plot_lines(
         {{"D(x)", epochs, history.column("d_real")}, {"D(G(z))", epochs, history.column("d_fake")}},
-        "14_gan: the discriminator's mean output", "epoch", "probability real",
+        "14_gan: the discriminator's mean output", "epoch", "mean D output",
         lesson.out_dir / "discriminator.png");
     fmt::print(
         "wrote metrics.csv, loss.png, discriminator.png, progress.png and samples.png in "
