@@ -334,6 +334,33 @@ def write_golden():
                     "d_state": {k: v.clone() for k, v in discriminator.state_dict().items()}},
     }
 
+    # A second step with the same batch: the gradients of the first must have been cleared.
+    train_step(generator, discriminator, g_optimizer, d_optimizer, real, noise)
+    cases["gan_step"]["outputs"]["g_state_2"] = {k: v.clone()
+                                                 for k, v in generator.state_dict().items()}
+    cases["gan_step"]["outputs"]["d_state_2"] = {k: v.clone()
+                                                 for k, v in discriminator.state_dict().items()}
+
+    # A whole epoch (9 images, batches of 3) after torch.manual_seed(0): LibTorch's CPU generator
+    # is Python's (the same Mersenne Twister and the same randperm and randn), so the shuffle and
+    # the noise are the same numbers in C++.
+    generator.load_state_dict(g_state)
+    discriminator.load_state_dict(d_state)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr, betas=(beta1, 0.999))
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
+    images = real.repeat(3, 1, 1, 1)  # (9, 1, 28, 28)
+    args = type("Args", (), {"batch_size": 3, "noise": noise_size, "lr": lr})()
+    torch.manual_seed(0)
+    d_loss, g_loss, d_real, d_fake, _ = train_epoch(generator, discriminator, g_optimizer,
+                                                    d_optimizer, images, args, 1)
+    cases["epoch"] = {
+        "inputs": {"seed": 0, "batch_size": 3,
+                   "note": "networks and optimizers as in gan_step/inputs; images: its real "
+                           "batch three times, (9, 1, 28, 28)"},
+        "outputs": {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake,
+                    "g_state": {k: v.clone() for k, v in generator.state_dict().items()}},
+    }
+
     # The quality score of fixed logits: 40 images, some confident, classes unevenly used.
     position = torch.arange(40 * 10, dtype=torch.float64).reshape(40, 10)
     logits = 2.0 * torch.sin(0.13 * position) * torch.cos(0.07 * position)

@@ -172,6 +172,34 @@ TEST_F(Gan, OneStepOfBothNetworksMatchesPython) {
   // Every weight of both networks after their steps, and the batch norms' running statistics.
   expect_state(*generator, golden_, "gan_step/outputs/g_state/");
   expect_state(*discriminator, golden_, "gan_step/outputs/d_state/");
+  // A second step on the same batch: right only if each zero_grad cleared the first's gradients.
+  train_step(generator, discriminator, g_optimizer, d_optimizer,
+             golden_.tensor("gan_step/inputs/real"), golden_.tensor("gan_step/inputs/noise"));
+  expect_state(*generator, golden_, "gan_step/outputs/g_state_2/");
+  expect_state(*discriminator, golden_, "gan_step/outputs/d_state_2/");
+}
+
+TEST_F(Gan, AnEpochMatchesPythonWithTheSameSeed) {
+  // LibTorch's CPU generator is Python's: after the same seed, randperm and randn give the same
+  // shuffle and the same noise, so a whole epoch can be compared.
+  auto generator = golden_generator(golden_, "gan_step/inputs/g_state/");
+  auto discriminator = golden_discriminator(golden_, "gan_step/inputs/d_state/");
+  Config config;
+  config.generator.noise(generator->options.noise());
+  config.batch_size = static_cast<int64_t>(golden_.scalar("epoch/inputs/batch_size"));
+  const auto adam = torch::optim::AdamOptions(golden_.scalar("gan_step/inputs/lr"))
+                        .betas({golden_.scalar("gan_step/inputs/beta1"), 0.999});
+  torch::optim::Adam g_optimizer(generator->parameters(), adam);
+  torch::optim::Adam d_optimizer(discriminator->parameters(), adam);
+  const auto images = golden_.tensor("gan_step/inputs/real").repeat({3, 1, 1, 1});  // (9, ...)
+  torch::manual_seed(static_cast<uint64_t>(golden_.scalar("epoch/inputs/seed")));
+  const auto r = train_epoch(generator, discriminator, g_optimizer, d_optimizer, images, config,
+                             /*epoch=*/1, /*epochs=*/1);
+  EXPECT_NEAR(r.d_loss, golden_.scalar("epoch/outputs/d_loss"), 1e-5);
+  EXPECT_NEAR(r.g_loss, golden_.scalar("epoch/outputs/g_loss"), 1e-5);
+  EXPECT_NEAR(r.d_real, golden_.scalar("epoch/outputs/d_real"), 1e-5);
+  EXPECT_NEAR(r.d_fake, golden_.scalar("epoch/outputs/d_fake"), 1e-5);
+  expect_state(*generator, golden_, "epoch/outputs/g_state/");
 }
 
 TEST_F(Gan, AnEpochTrainsBothNetworksAndStopsOnNan) {
