@@ -108,7 +108,8 @@ class DiscriminatorImpl : public torch::nn::Module {
 TORCH_MODULE(Discriminator);
 
 /// DCGAN's initialisation, for module->apply(init_dcgan): every (transposed) convolution's weights
-/// from N(0, 0.02), every batch norm's scale from N(1, 0.02) and its shift 0. PyTorch's defaults
+/// from N(0, 0.02), every batch norm's scale from N(1, 0.02) (its shift keeps its default, 0;
+/// pytorch/examples sets it to 0 again). PyTorch's defaults
 /// are larger; the paper found these small ones train more steadily.
 /// Python: the weights_init function of pytorch/examples' dcgan, passed to model.apply
 inline void init_dcgan(torch::nn::Module& module) {
@@ -119,7 +120,6 @@ inline void init_dcgan(torch::nn::Module& module) {
     torch::nn::init::normal_(up->weight, /*mean=*/0.0, /*std=*/0.02);
   } else if (auto* norm = module.as<torch::nn::BatchNorm2d>()) {
     torch::nn::init::normal_(norm->weight, /*mean=*/1.0, /*std=*/0.02);
-    torch::nn::init::zeros_(norm->bias);
   }
 }
 

@@ -47,7 +47,7 @@ struct Config {
   double beta1 = 0.5;         // Adam's beta1: 0.5, not 0.9; less momentum keeps the game steadier
   int64_t batch_size = 128;   // real images per step (and as many fakes)
   int64_t scored = 2000;      // generated images the judge scores (and real test images)
-  int judge_epochs = 3;       // epochs to train the judge when there is no judge.pt
+  int judge_epochs = 2;       // epochs to train the judge when there is no judge.pt
   double confident = 0.9;     // the judge is "confident" when its top class has p > 0.9
   int64_t progress_row = 16;  // fixed noise vectors, one row per epoch in progress.png
 };
@@ -146,7 +146,7 @@ EpochResult train_epoch(course::Generator& generator, course::Discriminator& dis
     if ((step + 1) % kLogEvery == 0 || step + 1 == steps) {  // read numbers only here
       const auto mean = (sums / static_cast<double>(step + 1)).cpu();
       const double d_loss = mean[0].item<double>(), g_loss = mean[1].item<double>();
-      if (!std::isfinite(d_loss) || !std::isfinite(g_loss)) {
+      if (!std::isfinite(d_loss + g_loss)) {  // NaN or infinite in either
         throw std::runtime_error(
             fmt::format("a loss became NaN at epoch {} (D {}, G {}); lower --lr (now {})", epoch,
                         d_loss, g_loss, config.lr));
