@@ -15,7 +15,7 @@
 // What it leaves out on purpose: conditional GANs, Wasserstein losses, FID (it needs a large
 // pretrained network) and larger images.
 //
-// Run:  ./course run 14               (5 epochs, about 4 minutes on 2 idle CPU cores)
+// Run:  ./course run 14               (5 epochs; minutes: README.md has the measured run)
 //       ./course run 14 -- --smoke    (512 images, seconds)
 #include <fmt/format.h>
 
