@@ -24,6 +24,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "course/device.h"
@@ -64,6 +65,18 @@ torch::Tensor to_gan_range(const torch::Tensor& pixels) {
 // The judge was trained on normalize_fashion's scale: [-1, 1] -> [0, 1] -> (x - mean) / std.
 torch::Tensor gan_to_judge(const torch::Tensor& images) {
   return ((images + 1.0) / 2.0 - course::kFashionMean) / course::kFashionStd;
+}
+
+// ==== The two networks, with DCGAN's initialisation ==============================================
+std::pair<course::Generator, course::Discriminator> make_networks(const Config& config,
+                                                                  torch::Device device) {
+  course::Generator generator(config.generator);
+  course::Discriminator discriminator(config.discriminator);
+  generator->apply(course::init_dcgan);  // Python: generator.apply(weights_init)
+  discriminator->apply(course::init_dcgan);
+  generator->to(device);
+  discriminator->to(device);
+  return {generator, discriminator};
 }
 
 // ==== The losses: binary cross-entropy on the discriminator's logits =============================
@@ -240,12 +253,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);  // the line shows at once, also when the output goes to a file
 
     // ---- 3. Two networks, two optimizers ----------------------------------------------------
-    course::Generator generator(config.generator);
-    course::Discriminator discriminator(config.discriminator);
-    generator->apply(course::init_dcgan);  // Python: generator.apply(weights_init)
-    discriminator->apply(course::init_dcgan);
-    generator->to(lesson.device);
-    discriminator->to(lesson.device);
+    auto [generator, discriminator] = make_networks(config, lesson.device);
     const auto adam = torch::optim::AdamOptions(config.lr).betas({config.beta1, 0.999});
     torch::optim::Adam g_optimizer(generator->parameters(), adam);
     torch::optim::Adam d_optimizer(discriminator->parameters(), adam);

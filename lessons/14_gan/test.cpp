@@ -127,6 +127,16 @@ TEST_F(Gan, InitialisationIsDcgans) {
   }
 }
 
+TEST_F(Gan, TheLessonsNetworksStartFromDcgansInitialisation) {
+  Config config;
+  auto [generator, discriminator] = make_networks(config, torch::kCPU);
+  // PyTorch's default init would give std 0.010 (up1) and 0.144 (down1), and scales of exactly 1.
+  EXPECT_NEAR(generator->up1->weight.std().item<double>(), 0.02, 0.003);
+  EXPECT_NEAR(discriminator->down1->weight.std().item<double>(), 0.02, 0.004);
+  EXPECT_GT(generator->bn1->weight.std().item<double>(), 0.01);
+  EXPECT_GT(discriminator->bn2->weight.std().item<double>(), 0.01);
+}
+
 TEST_F(Gan, GeneratorForwardMatchesPython) {
   auto generator = golden_generator(golden_, "gan_step/inputs/g_state/");
   generator->train();
