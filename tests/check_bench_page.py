@@ -8,6 +8,8 @@ import sys
 import tempfile
 
 repo = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(repo / "tools"))  # bench.py imports lesson_result from beside it
+import lesson_result  # noqa: E402
 spec = importlib.util.spec_from_file_location("bench", repo / "tools" / "bench.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
@@ -45,6 +47,14 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("kv_cache_speedup: C++ 5.9" in text, "lesson 12's other RESULT numbers listed")
     expect(text.count("Hand-written intro.") == 1 and text.count("Hand-written finding.") == 1,
            "hand-written text kept once")
+    # The GAN's RESULT line: read from the program's output, its quality number is the judge's
+    # share of confident samples (the real images' share is listed beside it).
+    gan = lesson_result.parse("epoch 5/5 | ...\nRESULT lesson=14_gan epochs=5 confident=0.254 "
+                              "real_confident=0.694\nwrote samples.png\n")
+    expect(gan == {"lesson": "14_gan", "epochs": "5", "confident": "0.254", "real_confident": "0.694"},
+           f"RESULT line parsed: {gan}")
+    expect(lesson_result.quality_key(gan) == "confident", "the GAN's quality number")
+    expect(lesson_result.parse("no result here\n") == {}, "no RESULT line: empty")
     expect(text.count(bench.BEGIN) == 1 and text.count("## GPU") == 1, "one block, one GPU section")
 if failures:
     print("bench page check failed:\n  " + "\n  ".join(failures))

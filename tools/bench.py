@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import lesson_result
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # Kept by every rerun until someone measures on a GPU and replaces it with numbers.
 GPU_SECTION = [
@@ -52,12 +54,7 @@ def run(command, env):
     if process.returncode != 0:
         raise SystemExit(f"error: {' '.join(map(str, command))} failed "
                          f"(exit {process.returncode}):\n{output[-3000:]}")
-    result = {}
-    for line in output.splitlines():
-        if line.startswith("RESULT "):
-            for field in line.split()[1:]:
-                key, _, value = field.partition("=")
-                result[key] = value
+    result = lesson_result.parse(output)
     if not result:
         raise SystemExit(f"error: {command[0]} printed no RESULT line:\n{output[-3000:]}")
     return result, usage.ru_maxrss / 1024.0, wall, output
@@ -138,8 +135,6 @@ BEGIN, END = "<!-- bench:begin (written by tools/bench.py) -->", "<!-- bench:end
 HEADER = ("| lesson | measured | epoch s C++ | epoch s Py | whole run s C++ | whole run s Py | Py/C++ "
           "| result | C++ | Py | throughput C++ | throughput Py | peak RSS MiB C++ | peak RSS MiB Py "
           "| outside fwd/bwd/step C++ | Py |")
-# The number that says how well a lesson learned, in the order looked for, and what it is called.
-QUALITY_KEYS = ["test_acc", "gpt_val_loss", "val_loss", "final_mse"]
 THROUGHPUT_KEYS = [("train_samples_per_s", "samples/s"), ("train_tokens_per_s", "tokens/s")]
 
 
@@ -147,7 +142,7 @@ def table_row(lesson, date, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall):
     """One lesson's row. Py/C++ compares epoch times where both report one, else whole runs."""
     ct, pt = number(cpp.get("epoch_time_s")), number(py.get("epoch_time_s"))
     ratio = pt / ct if ct and pt else py_wall / cpp_wall
-    key = next((k for k in QUALITY_KEYS if k in cpp), None)
+    key = lesson_result.quality_key(cpp)
     rate, unit = next(((k, u) for k, u in THROUGHPUT_KEYS if k in cpp), (None, ""))
     def throughput(side):
         value = number(side.get(rate)) if rate else None
@@ -159,7 +154,8 @@ def table_row(lesson, date, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall):
 
 
 def note_lines(lesson, cpp, py):
-    shown = {"lesson", "epochs", "steps", "epoch_time_s", "outside_share", *QUALITY_KEYS,
+    shown = {"lesson", "epochs", "steps", "epoch_time_s", "outside_share",
+             *lesson_result.QUALITY_KEYS,
              *(k for k, _ in THROUGHPUT_KEYS)}
     other = sorted(set(cpp) - shown)
     lines = []
