@@ -2,7 +2,7 @@
 """13_autoencoder_vae in Python PyTorch: the same convolutional autoencoder and VAE, data, losses,
 Adam and flags as main.cpp; it prints the same lines (the C++ side also draws the pictures).
 
-    python lessons/13_autoencoder_vae/reference.py --threads 2     # train (5 epochs)
+    python lessons/13_autoencoder_vae/reference.py --threads 2     # train (3 epochs)
     python lessons/13_autoencoder_vae/reference.py --smoke         # 512 images, seconds
     python lessons/13_autoencoder_vae/reference.py --golden        # write golden.json
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
 LESSON = "13_autoencoder_vae"
-EPOCHS = 5
+EPOCHS = 3
 LOG_EVERY = 50
 EVAL_BATCH = 1000
 
