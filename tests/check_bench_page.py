@@ -25,13 +25,13 @@ with tempfile.TemporaryDirectory() as tmp:
     page.write_text("# Benchmarks\n\nHand-written intro.\n\n## Reading the table\n\nHand-written finding.\n")
     rows, notes, kept = bench.read_page(page)
     rows["08_cnn"] = bench.table_row("08_cnn", "2026-01-01", cpp, py, 1193, 1342, 166.2, 173.1)
-    notes["08_cnn"] = bench.note_lines("08_cnn", cpp, py)
+    notes["08_cnn"] = bench.note_lines("08_cnn", cpp, py, 2.0)
     bench.write_page(page, 2, "test machine", "2026-01-01", rows, notes, kept, ["08_cnn"])
     # A second run measures only lesson 12.
     rows, notes, kept = bench.read_page(page)
     rows["12_transformer"] = bench.table_row("12_transformer", "2026-02-02", lm,
                                              dict(lm, gpt_val_loss="5.39"), 700, 800, 144.0, 162.0)
-    notes["12_transformer"] = bench.note_lines("12_transformer", lm, lm)
+    notes["12_transformer"] = bench.note_lines("12_transformer", lm, lm, 7.5)
     bench.write_page(page, 2, "test machine", "2026-02-02", rows, notes, kept, ["12_transformer"])
     text = page.read_text()
     rows, notes, kept = bench.read_page(page)
@@ -44,6 +44,7 @@ with tempfile.TemporaryDirectory() as tmp:
            in text, "lesson 08's row from the first run is unchanged")
     expect("| 12_transformer | 2026-02-02 | – | – | 144.0 | 162.0 | 1.12 | gpt_val_loss | 5.389 | 5.39 "
            "| 9,000 tokens/s |" in text, "lesson 12: whole-run ratio, its loss and tokens/s")
+    expect("400 steps; load average 7.5 when it ended" in text, "lesson 12's own load average")
     expect("kv_cache_speedup: C++ 5.9" in text, "lesson 12's other RESULT numbers listed")
     expect(text.count("Hand-written intro.") == 1 and text.count("Hand-written finding.") == 1,
            "hand-written text kept once")

@@ -117,16 +117,18 @@ def main():
         print(f"== {lesson}: Python", flush=True)
         py, py_rss, py_wall, _ = run([args.python, str(reference)] + extra, env)
         print(f"   {py} peak {py_rss:.0f} MiB, {py_wall:.1f} s", flush=True)
-        rows.append((lesson, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall))
+        # The 1-minute load average as this lesson's Python run ends: above the thread count
+        # means something else shared the cores (niced jobs count too), and the times say less.
+        rows.append((lesson, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall, os.getloadavg()[0]))
 
     cpu, cores, torch_version = machine_description(args.python)
     today = datetime.date.today().isoformat() + (" smoke" if args.smoke else "")
     machine = f"{cpu}, {cores} cores, {platform.system()} {platform.release()}, torch {torch_version}"
     out = pathlib.Path(args.out)
     old_rows, old_notes, kept_text = read_page(out)
-    for lesson, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall in rows:
+    for lesson, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall, load in rows:
         old_rows[lesson] = table_row(lesson, today, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall)
-        old_notes[lesson] = note_lines(lesson, cpp, py)
+        old_notes[lesson] = note_lines(lesson, cpp, py, load)
     write_page(out, args.threads, machine, today, old_rows, old_notes, kept_text, rerun=[r[0] for r in rows])
     print(f"wrote {out}")
 
@@ -153,7 +155,7 @@ def table_row(lesson, date, cpp, py, cpp_rss, py_rss, cpp_wall, py_wall):
             f"| {fmt(number(cpp.get('outside_share')), 2)} | {fmt(number(py.get('outside_share')), 2)} |")
 
 
-def note_lines(lesson, cpp, py):
+def note_lines(lesson, cpp, py, load):
     shown = {"lesson", "epochs", "steps", "epoch_time_s", "outside_share",
              *lesson_result.QUALITY_KEYS,
              *(k for k, _ in THROUGHPUT_KEYS)}
@@ -164,7 +166,7 @@ def note_lines(lesson, cpp, py):
                                                  for k in other))
     lines.append(f"- {lesson}: {cpp.get('epochs', cpp.get('steps', '?'))} "
                  f"{'epochs' if 'epochs' in cpp else 'steps'}; load average "
-                 f"{os.getloadavg()[0]:.1f} when it ended")
+                 f"{load:.1f} when it ended")
     return lines
 
 
