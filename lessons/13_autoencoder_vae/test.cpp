@@ -6,12 +6,13 @@
 #include "main.cpp"
 
 #include <gtest/gtest.h>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/core.hpp>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "course/files.h"
 #include "golden.h"
 #include "scratch_dir.h"
 
@@ -358,7 +359,7 @@ TEST_F(Training, InterpolateWalksTheStraightLineFromAToB) {
 TEST_F(Pictures, RowsOfImagesBecomeOneEnlargedGrid) {
   const auto path = dir_ / "rows.png";
   course::save_rows({stripes(5), stripes(5)}, path);
-  const cv::Mat image = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat image = course::read_png(path);
   ASSERT_FALSE(image.empty());
   EXPECT_EQ(image.cols, 3 * (5 * 30 + 2));  // 5 tiles of 28 + 2 padding, 3x enlarged
   EXPECT_EQ(image.rows, 3 * (2 * 30 + 2));
@@ -368,7 +369,7 @@ TEST_F(Pictures, TheLatentPlaneIsAGridOfDecodedImages) {
   course::Vae vae(kSmall);
   const auto path = dir_ / "plane.png";
   course::save_latent_plane(vae->decoder, /*steps=*/4, /*extent=*/2.0, path);
-  const cv::Mat image = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat image = course::read_png(path);
   ASSERT_FALSE(image.empty());
   EXPECT_EQ(image.cols, 2 * (4 * 30 + 2));
   course::Vae wide(course::AutoencoderOptions().latent(3));
@@ -380,7 +381,7 @@ TEST_F(Pictures, TheScatterPlotColoursEachCodeByItsClassWithYUpward) {
   const auto labels = torch::tensor({1, 3}, torch::kInt64);
   const auto path = dir_ / "scatter.png";
   course::save_latent_scatter(codes, labels, course::kFashionClasses, path);
-  const cv::Mat image = cv::imread(path.string());  // BGR
+  const cv::Mat image = course::read_png(path);  // BGR
   ASSERT_FALSE(image.empty());
   EXPECT_EQ(image.cols, 600 + 150);
   EXPECT_EQ(image.rows, 600);
