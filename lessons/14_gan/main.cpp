@@ -251,6 +251,9 @@ int main(int argc, char** argv) {
     fmt::print("judge: lesson 08's CNN {} (test acc {:.4f})\n", how,
                verdicts.argmax(1).cpu().eq(test.labels).to(torch::kFloat64).mean().item<double>());
     std::fflush(stdout);  // the line shows at once, also when the output goes to a file
+    // Training the judge draws random numbers (shuffles, dropout); loading it draws none. Seeding
+    // again here makes the GAN below the same whether judge.pt was there or not.
+    torch::manual_seed(options.seed);  // Python: torch.manual_seed(args.seed)
 
     // ---- 3. Two networks, two optimizers ----------------------------------------------------
     auto [generator, discriminator] = make_networks(config, lesson.device);

@@ -212,6 +212,9 @@ def train(args):
     verdicts = judge_logits(judge, to_gan_range(test_images).to(device))
     accuracy = (verdicts.argmax(1).cpu() == test_labels).double().mean().item()
     print(f"judge: lesson 08's CNN {how} (test acc {accuracy:.4f})")
+    # Training the judge draws random numbers, loading it draws none: seed again, so the GAN is the
+    # same whether judge.pt was there or not.
+    torch.manual_seed(args.seed)
 
     generator = Generator(args.noise, args.width)
     discriminator = Discriminator(args.width)
