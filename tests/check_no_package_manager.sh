@@ -16,7 +16,8 @@ for tool in dpkg-query dpkg apt-get apt-cache sudo; do
   printf '#!/bin/sh\necho "%s $*" >> "%s/calls"\nexit 1\n' "$tool" "$spy" >"$spy/$tool"
   chmod +x "$spy/$tool"
 done
-out=$(cd "$spy" && PATH="$spy:$PATH" COURSE_PRESET=$preset "$repo/course" run 01 2>&1) || {
+# --out: the lesson writes into the scratch folder, not the learner's build/<preset>/out.
+out=$(cd "$spy" && PATH="$spy:$PATH" COURSE_PRESET=$preset "$repo/course" run 01 -- --out "$spy/out" 2>&1) || {
   echo "FAIL: ./course run 01 failed without a package manager:"; echo "$out"; exit 1; }
 if [ -s "$spy/calls" ]; then
   echo "FAIL: ./course run 01 called a package manager:"; cat "$spy/calls"; exit 1
