@@ -1,0 +1,34 @@
+# Lesson 15 loads what Python made. export.py trains lesson 08's CNN briefly and writes TorchScript
+# modules and state_dicts into the build tree, build/<preset>/exported/15_torchscript_interop
+# (never committed). The build runs it, so `./course build 15`, `./course run 15` and
+# `./course test` find them. The Python is the one with torch that ./course found
+# (COURSE_TORCH_PYTHON, set by its configure), else the first python3.
+# add_lesson() includes this file; `dir` is the lesson's folder.
+if(COURSE_TORCH_PYTHON)
+  set(lesson15_python ${COURSE_TORCH_PYTHON})
+else()
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  set(lesson15_python ${Python3_EXECUTABLE})
+endif()
+set(lesson15_models ${CMAKE_BINARY_DIR}/exported/15_torchscript_interop)
+set(lesson15_files backbone.pt classifier_scripted.pt classifier_traced.pt fixed_state.pt
+                   fixed_scripted.pt fixed_traced.pt)
+list(TRANSFORM lesson15_files PREPEND ${lesson15_models}/)
+add_custom_command(
+  OUTPUT ${lesson15_files}
+  COMMAND ${lesson15_python} ${dir}/export.py --out ${lesson15_models} --threads 2
+  DEPENDS ${dir}/export.py ${PROJECT_SOURCE_DIR}/lessons/08_cnn/reference.py
+          ${PROJECT_SOURCE_DIR}/common/python/course_common.py
+  COMMENT "lesson 15: export.py trains lesson 08's CNN on classes 0-4 and exports it (seconds)"
+  VERBATIM)
+add_custom_target(15_torchscript_interop_models DEPENDS ${lesson15_files})
+add_dependencies(15_torchscript_interop 15_torchscript_interop_models)
+target_compile_definitions(15_torchscript_interop PRIVATE LESSON15_MODELS="${lesson15_models}")
+if(TARGET test_15_torchscript_interop)
+  # The test also runs reference.py (a C++ -> Python -> C++ round trip of weights).
+  add_dependencies(test_15_torchscript_interop 15_torchscript_interop_models)
+  target_compile_definitions(
+    test_15_torchscript_interop PRIVATE LESSON15_MODELS="${lesson15_models}"
+                                        LESSON15_PYTHON="${lesson15_python}"
+                                        LESSON15_REFERENCE="${dir}/reference.py")
+endif()
