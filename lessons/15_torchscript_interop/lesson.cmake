@@ -32,3 +32,16 @@ if(TARGET test_15_torchscript_interop)
                                         LESSON15_PYTHON="${lesson15_python}"
                                         LESSON15_REFERENCE="${dir}/reference.py")
 endif()
+if(NOT COURSE_BUILD_TESTS)
+  return()
+endif()
+# Python reads the weights the smoke run (lesson.15_torchscript_interop) wrote with
+# torch::pickle_save into its own nn.Module, strictly, and scores them on classes 5-9.
+set_tests_properties(lesson.15_torchscript_interop PROPERTIES FIXTURES_SETUP 15_finetuned)
+add_test(NAME lesson.15_torchscript_interop.python_reads_cpp
+         COMMAND ${lesson15_python} ${dir}/reference.py --smoke --threads 2 --evaluate
+                 ${CMAKE_BINARY_DIR}/test-workdir/15_torchscript_interop/out/run_1/finetuned.pt)
+set_tests_properties(
+  lesson.15_torchscript_interop.python_reads_cpp
+  PROPERTIES FIXTURES_REQUIRED 15_finetuned LABELS lesson
+             PASS_REGULAR_EXPRESSION "evaluate: 16 tensors from .* \\| test acc 0\\.[7-9][0-9]+ on")

@@ -1,25 +1,24 @@
 // 15_torchscript_interop: models and weights across the border between Python and C++.
 //
 // What it teaches:
-//   - loading a model Python saved with torch.jit.script or torch.jit.trace (torch::jit::load) and
-//     running it from C++; what tracing loses (an `if` on the data) and scripting keeps
-//   - weights both ways without TorchScript: a state_dict Python wrote with torch.save, read with
-//     torch::pickle_load into lesson 08's C++ Cnn, and the C++ weights written with
-//     torch::pickle_save so that Python's torch.load reads them; every name and shape checked,
-//     the batch-norm statistics (buffers) included
+//   - torch::jit::load: a model Python saved with torch.jit.script or torch.jit.trace, run from
+//     C++; what tracing loses (an `if` on the data) and scripting keeps
+//   - weights both ways without TorchScript: Python's torch.save(state_dict) read with
+//     torch::pickle_load, C++'s written with torch::pickle_save for Python's torch.load; names
+//     and shapes checked, batch-norm statistics (buffers) included
 //   - transfer learning: a backbone trained in Python on classes 0-4, frozen, a new head trained
 //     in C++ on a few hundred images of classes 5-9; then everything, with a smaller learning rate
 // What it leaves out on purpose: torch.export and AOTInductor, the way forward now that
 // TorchScript is deprecated (PyTorch 2.11; lesson 16), and custom TorchScript operators.
-//
-// The Python half, export.py, is run by the build (`./course build 15`): it trains the backbone
-// and writes the .pt files into build/<preset>/exported/15_torchscript_interop.
+// The build runs the Python half, export.py: it trains the backbone and writes the .pt files into
+// build/<preset>/exported/15_torchscript_interop.
 //
 // Run:  ./course run 15               (500 images of classes 5-9, 10 epochs per stage, seconds)
 //       ./course run 15 -- --smoke    (the first 512 images of each split)
 #include <fmt/format.h>
 #include <torch/script.h>  // torch::jit::load
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -43,11 +42,11 @@ struct Config {
   std::string models = LESSON15_MODELS;  // folder of export.py's .pt files
   int64_t train_images = 500;            // training images of classes 5-9 ("a few hundred")
   double head_lr = 1e-2;                 // stage 1: Adam on the new head only (fresh: big steps)
-  double full_lr = 1e-4;                 // stage 2: Adam on every weight, 10x smaller
-  int64_t batch_size = 50;               // images per step
-  int64_t shown = 1000;                  // test images of classes 0-4 given to the TorchScript
+  double full_lr = 1e-4;    // stage 2: Adam on every weight, smaller steps: keep what was learned
+  int64_t batch_size = 50;  // images per step
 };
 constexpr int kEpochs = 10;           // default --epochs, of each fine-tuning stage
+constexpr int64_t kShown = 1000;      // test images of classes 0-4 given to the TorchScript
 constexpr int64_t kEvalBatch = 1000;  // images per forward pass when evaluating
 
 // ==== Files that Python made =====================================================================
@@ -60,8 +59,8 @@ fs::path require_file(const fs::path& path) {
   return path;
 }
 
-// ==== 1. TorchScript: a module Python saved, loaded and run by C++
-// ================================ Python: module = torch.jit.load(path); module.eval()
+// ==== 1. TorchScript: a module Python saved, loaded and run by C++ ===============================
+// Python: module = torch.jit.load(path); module.eval()
 torch::jit::Module load_torchscript(const fs::path& path, torch::Device device) {
   auto module = torch::jit::load(require_file(path).string(), device);
   module.eval();
@@ -139,8 +138,7 @@ void load_state_dict(torch::nn::Module& model, const StateDict& state, const std
   }
 }
 
-// ==== 3. Transfer learning: freeze the backbone, train a new head, then everything
-// ================
+// ==== 3. Transfer learning: freeze the backbone, train a new head, then everything ===============
 bool in_head(const std::string& name) {
   return name.rfind("head.", 0) == 0;
 }
@@ -238,21 +236,22 @@ int main(int argc, char** argv) {
     const auto train = course::load_fashion_mnist(options, /*train=*/true);
     const auto test = course::load_fashion_mnist(options, /*train=*/false);
 
-    // ---- 1. TorchScript: Python's classifier (classes 0-4), scripted and traced -------------
+    // ---- 1. TorchScript: Python's classifier (classes 0-4), scripted and traced -----------------
     auto scripted = load_torchscript(models / "classifier_scripted.pt", lesson.device);
     auto traced = load_torchscript(models / "classifier_traced.pt", lesson.device);
-    const Task seen = select_classes(test, /*first=*/0, config.shown);
+    const Task seen = select_classes(test, /*first=*/0, kShown);
     const auto pixels = to_pixels(seen.images).to(lesson.device);  // (N, 1, 28, 28) in [0, 1]
     const auto labels = seen.labels.to(lesson.device);
     const auto script_logits = run(scripted, pixels);  // (N, 5)
+    const auto trace_logits = run(traced, pixels);     // (N, 5)
     fmt::print(
         "torchscript: {} test images of classes 0-4 | scripted acc {:.4f} | traced acc "
         "{:.4f} | largest difference {:.1e}\n",
-        pixels.size(0), accuracy(script_logits, labels), accuracy(run(traced, pixels), labels),
-        (run(traced, pixels) - script_logits).abs().max().item<double>());
+        pixels.size(0), accuracy(script_logits, labels), accuracy(trace_logits, labels),
+        (trace_logits - script_logits).abs().max().item<double>());
+    const auto first = script_logits[0].cpu();  // (5,)
     fmt::print("torchscript: logits of the first image [{:.4f}]\n",
-               fmt::join(script_logits[0].cpu().data_ptr<float>(),
-                         script_logits[0].cpu().data_ptr<float>() + 5, ", "));
+               fmt::join(first.data_ptr<float>(), first.data_ptr<float>() + first.numel(), ", "));
     // Negatives (dark clothes on white): the scripted `if` inverts them back; the trace was
     // recorded on ordinary images and has no `if` at all.
     const auto negatives = 1 - pixels;
@@ -261,7 +260,7 @@ int main(int argc, char** argv) {
         "{:.4f} (the trace lost the `if`)\n",
         accuracy(run(scripted, negatives), labels), accuracy(run(traced, negatives), labels));
 
-    // ---- 2. Weights from Python: backbone.pt, a state_dict, into lesson 08's C++ Cnn ----------
+    // ---- 2. Weights from Python: backbone.pt, a state_dict, into lesson 08's C++ Cnn ------------
     course::Cnn model(course::CnnOptions().classes(5));
     model->to(lesson.device);
     const StateDict backbone = read_state_dict(models / "backbone.pt");
@@ -273,7 +272,7 @@ int main(int argc, char** argv) {
         "scripted module differ by at most {:.1e}\n",
         backbone.size(), (cnn_logits - script_logits).abs().max().item<double>());
 
-    // ---- 3. Transfer: a new head for classes 5-9, trained on a few hundred images --------------
+    // ---- 3. Transfer: a new head for classes 5-9, trained on a few hundred images ---------------
     const Task task_train = select_classes(train, /*first=*/5, config.train_images);
     const Task task_test = select_classes(test, /*first=*/5, /*limit=*/0);
     const auto x = course::normalize_fashion(task_train.images).to(lesson.device);
@@ -306,12 +305,10 @@ int main(int argc, char** argv) {
       }
     }
 
-    // ---- 4. Weights to Python: the fine-tuned model as a state_dict ---------------------------
+    // ---- 4. Weights to Python: the fine-tuned model as a state_dict -----------------------------
     save_state_dict(*model, lesson.out_dir / "finetuned.pt");
-    fmt::print(
-        "wrote finetuned.pt in {}: Python reads it with "
-        "model.load_state_dict(torch.load(path))\n",
-        lesson.out_dir.string());
+    fmt::print("wrote finetuned.pt in {}: reference.py --evaluate FILE reads it into Python\n",
+               lesson.out_dir.string());
     const double epochs = 2.0 * options.epochs;
     course::print_result("15_torchscript_interop",
                          {{"epochs", epochs},

@@ -7,6 +7,8 @@ digit: the same module on the same images.
     python lessons/15_torchscript_interop/reference.py --threads 2    # after ./course build 15
     python lessons/15_torchscript_interop/reference.py --smoke
     python lessons/15_torchscript_interop/reference.py --golden       # write golden.json
+    python lessons/15_torchscript_interop/reference.py --evaluate build/release/out/15_.../run_1/finetuned.pt
+        (C++'s fine-tuned weights in the Python Cnn: its test accuracy on classes 5-9)
     python lessons/15_torchscript_interop/reference.py --roundtrip IN OUT
         (test.cpp: load C++'s state_dict IN into the Python Cnn, strictly, and torch.save it as OUT)
 """
@@ -218,6 +220,17 @@ def roundtrip(source, target):
           f"saved as {target}")
 
 
+def evaluate_cpp_weights(args):
+    """C++'s finetuned.pt (torch::pickle_save) into the Python Cnn, strictly; its test accuracy."""
+    model = export.Cnn(classes=5)
+    export.load_state_dict(model, args.evaluate)
+    test_images, test_labels = course_common.load_fashion(args, train=False)
+    x_test, y_test = select_classes(test_images, test_labels, 5, 0)
+    acc = accuracy(predict(model, course_common.normalize_fashion(x_test)), y_test)
+    print(f"evaluate: {len(model.state_dict())} tensors from {args.evaluate} (C++) in the Python "
+          f"Cnn | test acc {acc:.4f} on {x_test.shape[0]} test images of classes 5-9")
+
+
 def main():
     parser = course_common.parser(f"{LESSON}: Python's models and weights in C++", epochs=EPOCHS)
     parser.add_argument("--models", default=str(MODELS), help="folder of export.py's .pt files")
@@ -225,12 +238,15 @@ def main():
     parser.add_argument("--head-lr", type=float, default=1e-2)
     parser.add_argument("--full-lr", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--evaluate", metavar="FILE", help="C++'s finetuned.pt: its test accuracy")
     parser.add_argument("--roundtrip", nargs=2, metavar=("IN", "OUT"))
     args = parser.parse_args()
     if args.golden:
         write_golden()
     elif args.roundtrip:
         roundtrip(*args.roundtrip)
+    elif args.evaluate:
+        evaluate_cpp_weights(args)
     else:
         main_run(args)
 
