@@ -73,6 +73,7 @@ TEST_F(TorchScript, ScriptedAndTracedModulesGivePythonsOutputs) {
   EXPECT_TRUE(
       AllClose(run(traced, pixels), golden_.tensor("torchscript/outputs/traced"), 1e-4, 1e-5));
   EXPECT_FALSE(scripted.is_training());  // load_torchscript hands it back in eval mode
+  EXPECT_FALSE(run(scripted, pixels).requires_grad());  // run builds no autograd graph
 }
 
 TEST_F(TorchScript, TheTraceLostTheBranchThatTheScriptKept) {
@@ -195,6 +196,8 @@ TEST_F(Transfer, OneFrozenStepMatchesPythonAndLeavesTheBackboneAlone) {
   torch::optim::Adam optimizer(
       model->head->parameters(),
       torch::optim::AdamOptions(golden_.scalar("finetune_step/inputs/lr")));
+  for (auto& parameter : model->head->parameters())  // stale gradients: zero_grad must clear them
+    parameter.mutable_grad() = torch::ones_like(parameter);
   const auto loss = train_step(model, optimizer, golden_.tensor("finetune_step/inputs/images"),
                                golden_.tensor("finetune_step/inputs/labels"));
   EXPECT_NEAR(loss.item<double>(), golden_.scalar("finetune_step/outputs/loss"), 1e-5);
@@ -224,6 +227,19 @@ TEST_F(Transfer, FreezingStopsGradientsAndBatchNormStatisticsUnfreezingRestoresT
     EXPECT_TRUE(item.value().requires_grad()) << item.key();
   EXPECT_TRUE(model->bn1->is_training());
   EXPECT_TRUE(model->bn2->is_training());
+}
+
+TEST_F(Transfer, AFrozenEpochLeavesTheBackboneAloneAfterPredict) {
+  auto model = golden_cnn(golden_);
+  const auto x = golden_.tensor("finetune_step/inputs/images");
+  const auto y = golden_.tensor("finetune_step/inputs/labels");
+  freeze_backbone(model, /*frozen=*/true);
+  predict(model, x);  // hands the model back in train(), batch norms included
+  const auto before = backbone_tensors(model);
+  torch::optim::Adam optimizer(model->head->parameters(), torch::optim::AdamOptions(1e-2));
+  train_epoch(model, optimizer, x, y, /*batch_size=*/3);
+  const auto after = backbone_tensors(model);
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << i;
 }
 
 TEST_F(Transfer, AnEpochLowersTheLossAndPredictUsesEvalMode) {
