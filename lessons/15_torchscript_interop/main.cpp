@@ -41,9 +41,9 @@ namespace fs = std::filesystem;
 struct Config {
   std::string models = LESSON15_MODELS;  // folder of export.py's .pt files
   int64_t train_images = 500;            // training images of classes 5-9 ("a few hundred")
-  double head_lr = 1e-2;                 // stage 1: Adam on the new head only (fresh: big steps)
-  double full_lr = 1e-4;    // stage 2: Adam on every weight, smaller steps: keep what was learned
-  int64_t batch_size = 50;  // images per step
+  double head_lr = 1e-2;                 // stage 1: Adam on the new head only
+  double full_lr = 1e-4;                 // stage 2: Adam on every weight, in smaller steps
+  int64_t batch_size = 50;               // images per step
 };
 constexpr int kEpochs = 10;           // default --epochs, of each fine-tuning stage
 constexpr int64_t kShown = 1000;      // test images of classes 0-4 given to the TorchScript

@@ -7,7 +7,7 @@ digit: the same module on the same images.
     python lessons/15_torchscript_interop/reference.py --threads 2    # after ./course build 15
     python lessons/15_torchscript_interop/reference.py --smoke
     python lessons/15_torchscript_interop/reference.py --golden       # write golden.json
-    python lessons/15_torchscript_interop/reference.py --evaluate build/release/out/15_.../run_1/finetuned.pt
+    python lessons/15_torchscript_interop/reference.py --evaluate .../run_1/finetuned.pt
         (C++'s fine-tuned weights in the Python Cnn: its test accuracy on classes 5-9)
     python lessons/15_torchscript_interop/reference.py --roundtrip IN OUT
         (test.cpp: load C++'s state_dict IN into the Python Cnn, strictly, and torch.save it as OUT)
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "common" / "python"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(HERE))
 import course_common  # noqa: E402
-import export  # noqa: E402  (export.py: Cnn, Classifier, the fixed test model, the state_dict files)
+import export  # noqa: E402  (export.py: Cnn, Classifier, the fixed test model, state_dict files)
 
 LESSON = "15_torchscript_interop"
 EPOCHS = 10
@@ -177,8 +177,10 @@ def main_run(args):
 def write_golden():
     cases = {}
     fixed = export.fixed_cnn()
-    cases["state"] = {"inputs": {"note": "export.fixed_cnn(): export.py saves it as fixed_state.pt"},
-                      "outputs": {"state": {k: v.clone() for k, v in fixed.state_dict().items()}}}
+    cases["state"] = {
+        "inputs": {"note": "export.fixed_cnn(): export.py saves it as fixed_state.pt"},
+        "outputs": {"state": {k: v.clone() for k, v in fixed.state_dict().items()}},
+    }
 
     # The fixed model as TorchScript, exactly as export.py makes fixed_scripted.pt and
     # fixed_traced.pt: traced on ordinary pixels (mean about 0.3), so its `if` was false.
