@@ -173,7 +173,9 @@ def main():
     fixed = fixed_cnn()
     save_state_dict(fixed, out / "fixed_state.pt")
     scripted, traced = to_torchscript(fixed, fixed_pixels(2))
-    scripted.save(str(out / "fixed_scripted.pt"))
+    # Saved in train() mode on purpose: a scripted module reads self.training when it runs, so
+    # test.cpp sees whether load_torchscript puts it in eval() (the trace froze eval() in).
+    scripted.train().save(str(out / "fixed_scripted.pt"))
     traced.save(str(out / "fixed_traced.pt"))
 
     # The trained backbone, and the deployed classifier around it, for main.cpp.

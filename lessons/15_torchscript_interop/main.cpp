@@ -157,6 +157,22 @@ void train_mode(course::Cnn& model) {
     if (!bn->weight.requires_grad()) bn->eval();
 }
 
+// A new head for a new task: Python `model.head = nn.Linear(hidden, classes)`. replace_module
+// registers it under the old name, so "head.weight" stays its name in the state_dict.
+void replace_head(course::Cnn& model, int64_t classes) {
+  torch::nn::Linear head(model->options.hidden(), classes);  // random, as every new Linear
+  head->to(model->fc->weight.device());
+  model->head = model->replace_module("head", head);
+}
+
+// Stage 1 (frozen): Adam over the new head only, at head_lr. Stage 2: every weight trainable
+// again, Adam over all of them at the smaller full_lr, so the backbone moves only a little.
+torch::optim::Adam stage_optimizer(course::Cnn& model, bool frozen, const Config& config) {
+  freeze_backbone(model, frozen);
+  return torch::optim::Adam(frozen ? model->head->parameters() : model->parameters(),
+                            torch::optim::AdamOptions(frozen ? config.head_lr : config.full_lr));
+}
+
 // The four lines every training step has (lesson 08). Returns the batch's loss ().
 torch::Tensor train_step(course::Cnn& model, torch::optim::Optimizer& optimizer,
                          const torch::Tensor& images, const torch::Tensor& labels) {
@@ -281,17 +297,13 @@ int main(int argc, char** argv) {
     const auto y_test = task_test.labels.to(lesson.device);
     fmt::print("data: {} train, {} test images of classes 5-9 (Sandal ... Ankle boot)\n", x.size(0),
                x_test.size(0));
-    model->head->reset_parameters();  // a new head: random weights, as the new task needs
+    replace_head(model, /*classes=*/5);  // classes 5-9 as 0..4
     fmt::print("new head:        test acc {:.4f} (chance: 0.2)\n",
                accuracy(predict(model, x_test), y_test));
 
     double acc = 0, train_seconds = 0;
-    for (const bool frozen : {true, false}) {
-      freeze_backbone(model, frozen);
-      // Stage 1: only the head's parameters; stage 2: all of them, with a smaller step.
-      torch::optim::Adam optimizer(
-          frozen ? model->head->parameters() : model->parameters(),
-          torch::optim::AdamOptions(frozen ? config.head_lr : config.full_lr));
+    for (const bool frozen : {true, false}) {  // stage 1: the head only; stage 2: everything
+      auto optimizer = stage_optimizer(model, frozen, config);
       for (int epoch = 1; epoch <= options.epochs; ++epoch) {
         course::Stopwatch clock;
         const double loss = train_epoch(model, optimizer, x, y, config.batch_size);

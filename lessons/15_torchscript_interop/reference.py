@@ -67,6 +67,12 @@ def train_mode(model):
             bn.eval()
 
 
+def stage_optimizer(model, frozen, args):
+    freeze_backbone(model, frozen)
+    return torch.optim.Adam(model.head.parameters() if frozen else model.parameters(),
+                            lr=args.head_lr if frozen else args.full_lr)
+
+
 def train_step(model, optimizer, images, labels):
     optimizer.zero_grad()
     loss = F.cross_entropy(model(images), labels)
@@ -144,15 +150,13 @@ def main_run(args):
     x_test, y_test = course_common.normalize_fashion(x_test).to(device), y_test.to(device)
     print(f"data: {x.shape[0]} train, {x_test.shape[0]} test images of classes 5-9 "
           "(Sandal ... Ankle boot)")
-    model.head.reset_parameters()
+    model.head = torch.nn.Linear(model.head.in_features, 5).to(device)  # a new head, classes 5-9
     print(f"new head:        test acc {accuracy(predict(model, x_test), y_test):.4f} "
           "(chance: 0.2)")
     acc, train_seconds = 0.0, 0.0
     for frozen in (True, False):
-        freeze_backbone(model, frozen)
+        optimizer = stage_optimizer(model, frozen, args)
         lr = args.head_lr if frozen else args.full_lr
-        optimizer = torch.optim.Adam(model.head.parameters() if frozen else model.parameters(),
-                                     lr=lr)
         for epoch in range(1, args.epochs + 1):
             clock = time.time()
             loss = train_epoch(model, optimizer, x, y, args.batch_size)

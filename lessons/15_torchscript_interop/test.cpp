@@ -109,6 +109,11 @@ TEST_F(Weights, NamesFollowPythonsStateDictOrder) {
   size_t i = 0;
   for (const auto& entry : state) EXPECT_EQ(tensors[i++].first, entry.key());
   EXPECT_EQ(tensors[5].first, "bn1.num_batches_tracked");  // buffers count too
+  torch::nn::Linear linear(2, 3);  // a module with parameters of its own: no prefix, no dot
+  const auto own = named_tensors(*linear);
+  ASSERT_EQ(own.size(), 2U);
+  EXPECT_EQ(own[0].first, "weight");
+  EXPECT_EQ(own[1].first, "bias");
 }
 
 TEST_F(Weights, PythonsStateDictLoadsIntoTheCppCnn) {
@@ -240,6 +245,35 @@ TEST_F(Transfer, AFrozenEpochLeavesTheBackboneAloneAfterPredict) {
   train_epoch(model, optimizer, x, y, /*batch_size=*/3);
   const auto after = backbone_tensors(model);
   for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << i;
+}
+
+TEST_F(Transfer, ANewHeadReplacesTheOldOneAndLeavesTheBackbone) {
+  auto model = golden_cnn(golden_);
+  const auto before = backbone_tensors(model);
+  const auto old_head = model->head->weight.detach().clone();
+  replace_head(model, /*classes=*/3);
+  EXPECT_EQ(model->head->weight.sizes(), (std::vector<int64_t>{3, 8}));
+  EXPECT_EQ(model->named_parameters()["head.weight"].sizes(), (std::vector<int64_t>{3, 8}));
+  EXPECT_EQ(predict(model, golden_.tensor("finetune_step/inputs/images")).size(1), 3);
+  replace_head(model, /*classes=*/5);
+  EXPECT_FALSE(torch::equal(model->head->weight, old_head));  // new random weights
+  const auto after = backbone_tensors(model);
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << i;
+}
+
+TEST_F(Transfer, EachStageTrainsItsOwnParametersAtItsOwnRate) {
+  auto model = small_cnn();
+  const Config config;
+  auto head_only = stage_optimizer(model, /*frozen=*/true, config);
+  ASSERT_EQ(head_only.param_groups().size(), 1U);
+  EXPECT_EQ(head_only.param_groups()[0].params().size(), 2U);  // head.weight, head.bias
+  EXPECT_TRUE(head_only.param_groups()[0].params()[0].is_same(model->head->weight));
+  EXPECT_DOUBLE_EQ(head_only.param_groups()[0].options().get_lr(), config.head_lr);
+  EXPECT_FALSE(model->conv1->weight.requires_grad());
+  auto everything = stage_optimizer(model, /*frozen=*/false, config);
+  EXPECT_EQ(everything.param_groups()[0].params().size(), model->parameters().size());
+  EXPECT_DOUBLE_EQ(everything.param_groups()[0].options().get_lr(), config.full_lr);
+  EXPECT_TRUE(model->conv1->weight.requires_grad());
 }
 
 TEST_F(Transfer, AnEpochLowersTheLossAndPredictUsesEvalMode) {
