@@ -304,6 +304,9 @@ int main(int argc, char** argv) {
     double acc = 0, train_seconds = 0;
     for (const bool frozen : {true, false}) {  // stage 1: the head only; stage 2: everything
       auto optimizer = stage_optimizer(model, frozen, config);
+      const auto& group = optimizer.param_groups()[0];
+      fmt::print("stage {}: Adam over {} of {} parameter tensors, lr {}\n", frozen ? 1 : 2,
+                 group.params().size(), model->parameters().size(), group.options().get_lr());
       for (int epoch = 1; epoch <= options.epochs; ++epoch) {
         course::Stopwatch clock;
         const double loss = train_epoch(model, optimizer, x, y, config.batch_size);

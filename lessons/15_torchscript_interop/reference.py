@@ -156,6 +156,9 @@ def main_run(args):
     acc, train_seconds = 0.0, 0.0
     for frozen in (True, False):
         optimizer = stage_optimizer(model, frozen, args)
+        group = optimizer.param_groups[0]
+        print(f"stage {1 if frozen else 2}: Adam over {len(group['params'])} of "
+              f"{len(list(model.parameters()))} parameter tensors, lr {group['lr']}")
         lr = args.head_lr if frozen else args.full_lr
         for epoch in range(1, args.epochs + 1):
             clock = time.time()
