@@ -56,6 +56,14 @@ std::vector<fs::path> dataset_search_path() {
   return dirs;
 }
 
+fs::path exported_dir(const std::string& lesson) {
+  const char* env = std::getenv("COURSE_EXPORTED_DIR");
+  const fs::path root = env != nullptr && *env != '\0'
+                            ? fs::path(env)
+                            : fs::path(build_info::kBinaryDir) / "exported";
+  return root / lesson;
+}
+
 fs::path find_dataset(const std::string& name, const std::string& data_dir,
                       const std::vector<std::string>& required) {
   if (!data_dir.empty()) {

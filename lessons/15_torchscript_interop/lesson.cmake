@@ -1,8 +1,9 @@
 # Lesson 15 loads what Python made. export.py trains lesson 08's CNN briefly and writes TorchScript
 # modules and state_dicts into the build tree, build/<preset>/exported/15_torchscript_interop
-# (never committed). The build runs it, so `./course build 15`, `./course run 15` and
-# `./course test` find them. The Python is the one with torch that ./course found
-# (COURSE_TORCH_PYTHON, set by its configure), else the first python3.
+# (never committed), where course::exported_dir("15_torchscript_interop") finds them. The build
+# runs it, so `./course build 15`, `./course run 15` and `./course test` find them. The Python is
+# the one with torch that ./course found (COURSE_TORCH_PYTHON, set by its configure), else the
+# first python3.
 # add_lesson() includes this file; `dir` is the lesson's folder.
 if(COURSE_TORCH_PYTHON)
   set(lesson15_python ${COURSE_TORCH_PYTHON})
@@ -23,14 +24,9 @@ add_custom_command(
   VERBATIM)
 add_custom_target(15_torchscript_interop_models DEPENDS ${lesson15_files})
 add_dependencies(15_torchscript_interop 15_torchscript_interop_models)
-target_compile_definitions(15_torchscript_interop PRIVATE LESSON15_MODELS="${lesson15_models}")
 if(TARGET test_15_torchscript_interop)
   # The test also runs reference.py (a C++ -> Python -> C++ round trip of weights).
   add_dependencies(test_15_torchscript_interop 15_torchscript_interop_models)
-  target_compile_definitions(
-    test_15_torchscript_interop PRIVATE LESSON15_MODELS="${lesson15_models}"
-                                        LESSON15_PYTHON="${lesson15_python}"
-                                        LESSON15_REFERENCE="${dir}/reference.py")
 endif()
 if(NOT COURSE_BUILD_TESTS)
   return()

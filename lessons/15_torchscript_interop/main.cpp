@@ -25,25 +25,22 @@
 #include <vector>
 
 #include "08_cnn/cnn.h"
+#include "course/data.h"
 #include "course/fashion_mnist.h"
 #include "course/files.h"
 #include "course/lesson.h"
 #include "course/timer.h"
-
-#ifndef LESSON15_MODELS  // lesson.cmake sets it: the folder export.py writes in the build tree
-#define LESSON15_MODELS ""
-#endif
 
 namespace fs = std::filesystem;
 // Dimension legend: N = images in a split, B = images in a batch, 5 classes per task.
 
 // ==== Configuration ==============================================================================
 struct Config {
-  std::string models = LESSON15_MODELS;  // folder of export.py's .pt files
-  int64_t train_images = 500;            // training images of classes 5-9 ("a few hundred")
-  double head_lr = 1e-2;                 // stage 1: Adam on the new head only
-  double full_lr = 1e-4;                 // stage 2: Adam on every weight, in smaller steps
-  int64_t batch_size = 50;               // images per step
+  std::string models = course::exported_dir("15_torchscript_interop");  // export.py's .pt files
+  int64_t train_images = 500;  // training images of classes 5-9 ("a few hundred")
+  double head_lr = 1e-2;       // stage 1: Adam on the new head only
+  double full_lr = 1e-4;       // stage 2: Adam on every weight, in smaller steps
+  int64_t batch_size = 50;     // images per step
 };
 constexpr int kEpochs = 10;           // default --epochs, of each fine-tuning stage
 constexpr int64_t kShown = 1000;      // test images of classes 0-4 given to the TorchScript

@@ -19,20 +19,13 @@ using course::testing::AllClose;
 using course::testing::error_of;
 using course::testing::Golden;
 
-#ifndef LESSON15_PYTHON  // lesson.cmake sets these two
-#define LESSON15_PYTHON "python3"
-#endif
-#ifndef LESSON15_REFERENCE
-#define LESSON15_REFERENCE "reference.py"
-#endif
-
 namespace {
 
 // A fresh folder per test (dir_), a seeded generator, the golden file and export.py's folder.
 class Interop : public course::testing::ScratchDir {
  protected:
   const Golden golden_{"15_torchscript_interop"};
-  const fs::path models_{LESSON15_MODELS};
+  const fs::path models_{course::exported_dir("15_torchscript_interop")};
 };
 using TorchScript = Interop;
 using Weights = Interop;
@@ -144,7 +137,8 @@ TEST_F(Weights, RoundTripThroughPythonIsExact) {
   }
   save_state_dict(*model, dir_ / "from_cpp.pt");
   const std::string command =
-      fmt::format(R"("{}" "{}" --roundtrip "{}" "{}")", LESSON15_PYTHON, LESSON15_REFERENCE,
+      fmt::format(R"("{}" "{}/15_torchscript_interop/reference.py" --roundtrip "{}" "{}")",
+                  course::testing::torch_python(), course::testing::lessons_dir(),
                   (dir_ / "from_cpp.pt").string(), (dir_ / "from_python.pt").string());
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   auto back = small_cnn();

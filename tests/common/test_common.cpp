@@ -101,6 +101,18 @@ TEST_F(TempDir, EnvironmentVariableIsSearchedFirst) {
   EXPECT_EQ(found, dir_ / "toy");
 }
 
+TEST(Exported, TheBuildFolderUnlessTheEnvironmentMovesIt) {
+  ::unsetenv("COURSE_EXPORTED_DIR");
+  const auto built = course::exported_dir("15_x");  // <build folder>/exported/15_x
+  EXPECT_TRUE(built.is_absolute()) << built;
+  EXPECT_EQ(built.parent_path().filename(), "exported") << built;
+  EXPECT_EQ(built.filename(), "15_x") << built;
+  ::setenv("COURSE_EXPORTED_DIR", "/elsewhere", 1);
+  const auto moved = course::exported_dir("15_x");
+  ::unsetenv("COURSE_EXPORTED_DIR");
+  EXPECT_EQ(moved, fs::path("/elsewhere/15_x"));
+}
+
 // Parses argv with `flags`; argv[0] is added.
 const course::Options& parse(course::Flags& flags, std::vector<std::string> args) {
   args.insert(args.begin(), "prog");

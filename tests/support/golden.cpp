@@ -10,18 +10,23 @@
 
 namespace course::testing {
 
+std::string lessons_dir() {
+  const char* env = std::getenv("COURSE_LESSONS_DIR");
+  return env != nullptr && *env != '\0' ? env : COURSE_LESSONS_DIR;
+}
+
+std::string torch_python() {
+  const char* env = std::getenv("COURSE_TORCH_PYTHON");
+  return env != nullptr && *env != '\0' ? env : COURSE_TORCH_PYTHON;
+}
+
 struct Golden::Data {
   nlohmann::json json;
   std::string file;
 };
 
 Golden::Golden(const std::string& lesson) : data_(std::make_unique<Data>()) {
-  // COURSE_LESSONS_DIR in the environment, else the source tree this test was built in: the
-  // environment moves the goldens along when the built tests run elsewhere (tools/gpu-check).
-  const char* lessons_dir = std::getenv("COURSE_LESSONS_DIR");
-  data_->file = std::string(lessons_dir != nullptr && *lessons_dir != '\0' ? lessons_dir
-                                                                           : COURSE_LESSONS_DIR) +
-                "/" + lesson + "/golden.json";
+  data_->file = lessons_dir() + "/" + lesson + "/golden.json";
   std::ifstream in(data_->file);
   if (!in) {
     throw std::runtime_error(

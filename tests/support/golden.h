@@ -30,6 +30,14 @@ class Golden {
   std::unique_ptr<Data> data_;
 };
 
+/// The lessons/ folder: $COURSE_LESSONS_DIR, else the source tree these tests were built in (the
+/// environment moves it along when the built tests run elsewhere: tools/gpu-check).
+std::string lessons_dir();
+
+/// The Python with torch that tests run reference.py with: $COURSE_TORCH_PYTHON, else the one
+/// ./course found when it configured (COURSE_TORCH_PYTHON), else python3.
+std::string torch_python();
+
 /// gtest assertion: same shape, NaN at the same places, and |actual - expected| <=
 /// atol + rtol * |expected| everywhere else.
 ::testing::AssertionResult AllClose(const torch::Tensor& actual, const torch::Tensor& expected,

@@ -18,4 +18,9 @@ std::filesystem::path find_dataset(const std::string& name, const std::string& d
 /// to something that is not a folder.
 std::vector<std::filesystem::path> dataset_search_path();
 
+/// The folder where the build put what Python exported for `lesson` (lesson 15's TorchScript
+/// files, ...): $COURSE_EXPORTED_DIR/<lesson> when that is set (tools/gpu-check carries these
+/// files to another machine), else <build folder>/exported/<lesson>.
+std::filesystem::path exported_dir(const std::string& lesson);
+
 }  // namespace course
