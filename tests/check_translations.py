@@ -116,6 +116,8 @@ class Doc:
             rest = blank(rest, match.start(), match.end())
         self.numbers = []  # (number without spaces, as written, line)
         for match in NUMBER.finditer(rest):
+            if re.fullmatch(r"\d+s", match.group()):
+                continue  # "the 1s", "the 1990s": a plural, not seconds (seconds: "35 s", "0.2s")
             self.numbers.append((re.sub(r"[ \t]", "", match.group()), match.group(),
                                  line_of(rest, match.start())))
         # Tables: runs of lines starting with |; the cells of each row (escaped \| is no cell).
