@@ -309,6 +309,9 @@ def main():
     for rel in sorted(set(listed)):
         if listed.count(rel) > 1:
             problems.append(f"{list_path.name}: {rel} is listed {listed.count(rel)} times")
+    for rel in args.only or []:
+        if rel not in listed:
+            problems.append(f"{rel}: --only names a README that {list_path.name} does not list")
     checked = [rel for rel in dict.fromkeys(listed) if not args.only or rel in args.only]
     for rel in checked:
         problems += check_pair(repo, rel)
