@@ -36,7 +36,8 @@ FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 # An inline code span: a run of n backticks, content without a blank line, n backticks.
 CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)((?:(?!\n[ \t]*\n).)+?)(?<!`)\1(?!`)", re.S)
 # [text](target "title") and ![alt](target); <target> allowed.
-LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*(<[^>\n]*>|[^)\s]*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
+LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]"  # [text], one level of [nested]
+                  r"\(\s*(<[^>\n]*>|[^)\s]*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
 REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(<[^>\n]*>|\S+)", re.M)
 HTML_TARGET = re.compile(r"\b(?:src|href)\s*=\s*\"([^\"]*)\"")
 URL = re.compile(r"(?:https?|ftp)://[^\s)>\]]+")
@@ -47,7 +48,8 @@ HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.,])"
     r"(?:\d{1,3}(?: \d{3})+(?![\d.,])|\d+(?:[.,]\d+)*)"
-    r"(?:[ \t]?%|[x×](?![A-Za-z0-9])|[ \t]?(?:ms|µs|us|ns|s|min|h|GiB|MiB|KiB|GB|MB|KB|kB|B)(?![A-Za-z]))?"
+    r"(?:[ \t]?%|[x×](?![A-Za-z0-9])"
+    r"|[ \t]?(?:ms|µs|us|ns|s|min|h|GiB|MiB|KiB|GB|MB|KB|kB|B)(?![A-Za-z]))?"
     r"(?![A-Za-z0-9_])")
 
 
@@ -82,10 +84,12 @@ class Doc:
             else:
                 indent, marks = fence
                 closing = re.match(r"^\s*(`{3,}|~{3,})\s*$", line)
-                if closing and closing.group(1)[0] == marks[0] and len(closing.group(1)) >= len(marks):
+                if (closing and closing.group(1)[0] == marks[0]
+                        and len(closing.group(1)) >= len(marks)):
                     fence = None
                 else:
-                    self.blocks[-1][2].append(line[len(indent):] if line.startswith(indent) else line.lstrip())
+                    content = line[len(indent):] if line.startswith(indent) else line.lstrip()
+                    self.blocks[-1][2].append(content)
                 prose.append("")
         if fence is not None:
             self.unclosed = self.blocks[-1][0]

@@ -52,7 +52,8 @@ BREAKS = [
     ("a changed code block", "code blocks", "README.zh-CN.md",
      lambda zh, lst: (zh.replace("--seed 7   # other", "--seed 7   # 其他"), lst)),
     ("a missing code block", "code blocks", "README.zh-CN.md",
-     lambda zh, lst: (zh.replace("```sh\n./course run 01 -- --seed 7   # other random numbers\n```\n", ""), lst)),
+     lambda zh, lst: (zh.replace(
+         "```sh\n./course run 01 -- --seed 7   # other random numbers\n```\n", ""), lst)),
     ("a missing number", "numbers", "README.zh-CN.md",
      lambda zh, lst: (zh.replace("2,841 张", "许多"), lst)),
     ("a number without its unit", "numbers", "README.zh-CN.md",
@@ -68,7 +69,8 @@ BREAKS = [
     ("a changed inline code span", "inline code", "README.zh-CN.md",
      lambda zh, lst: (zh.replace("`--epochs`", "`--epoch`"), lst)),
     ("a table with a row less", "tables", "README.zh-CN.md",
-     lambda zh, lst: (zh.replace("|---|---|\n| `--epochs` | 6 |\n", "|---|---|\n") + "`--epochs` 6\n", lst)),
+     lambda zh, lst: (zh.replace("|---|---|\n| `--epochs` | 6 |\n", "|---|---|\n")
+                      + "`--epochs` 6\n", lst)),
     ("a listed README without its twin", "twin", "lessons/03_modules/README.md",
      lambda zh, lst: (zh, lst + "lessons/03_modules/README.md\n")),
 ]
@@ -104,20 +106,24 @@ def main():
     code, output = run(CHINESE, listing)
     if code != 0:
         failures.append(f"the good pair failed the check:\n{output}")
-    elif "not yet listed in translations.txt (not checked): lessons/03_modules/README.md" not in output:
+    elif ("not yet listed in translations.txt (not checked): lessons/03_modules/README.md"
+          not in output):
         failures.append(f"the unlisted lesson 03 was not printed:\n{output}")
-    elif "(not checked): lessons/02_autograd/README.md (its README.zh-CN.md exists: list it)" not in output:
+    elif ("(not checked): lessons/02_autograd/README.md (its README.zh-CN.md exists: list it)"
+          not in output):
         failures.append(f"the unlisted lesson 02 with a twin was not printed as such:\n{output}")
     for what, rule, name, breaker in BREAKS:
         chinese, broken_listing = breaker(CHINESE, listing)
-        assert (chinese, broken_listing) != (CHINESE, listing), f"{what}: the breaker changed nothing"
+        assert (chinese, broken_listing) != (CHINESE, listing), f"{what}: the breaker did nothing"
         code, output = run(chinese, broken_listing)
         if code == 0:
             failures.append(f"{what}: the check passed it:\n{output}")
         elif f"rule '{rule}'" not in output or name not in output:
-            failures.append(f"{what}: failed, but without naming rule '{rule}' and {name}:\n{output}")
+            failures.append(
+                f"{what}: failed, but without naming rule '{rule}' and {name}:\n{output}")
         else:
-            print(f"caught {what}: " + next(line for line in output.splitlines() if f"rule '{rule}'" in line))
+            message = next(line for line in output.splitlines() if f"rule '{rule}'" in line)
+            print(f"caught {what}: {message}")
     # The English file is checked too: a missing language line there fails.
     code, output = run(CHINESE, listing, ENGLISH.replace(LANG + "\n", ""))
     if code == 0 or "lessons/01_tensors/README.md: rule 'language'" not in output:
