@@ -101,8 +101,8 @@ class Site:
                 continue
             # links that do not start inside an inline code span
             spans = [m.span() for m in re.finditer(r"`+[^`]*`+", line)]
-            out.append(LINK_RE.sub(
-                lambda m: m.group(0) if any(a <= m.start() < b for a, b in spans) else fix(m), line))
+            out.append(LINK_RE.sub(lambda m: m.group(0) if any(a <= m.start() < b for a, b in spans)
+                                   else fix(m), line))
         return "\n".join(out)
 
     # -- Python and C++ side by side ---------------------------------------------------
@@ -171,14 +171,14 @@ class Site:
                 note(f"{lesson}: writes no pictures")
                 return None
             note(f"{lesson}: not run yet")
+            out = os.path.relpath(self.build / "out" / lesson, self.root) + "/run_N/"
+            run_it, smoke = f"./course run {number}", f"./course run {number} -- --smoke"
             if zh:
-                return ("## 运行结果图\n\n本课还没有运行过，所以这里还没有图。"
-                        f"`./course run {number}`（或几秒钟的 `./course run {number} -- --smoke`）"
-                        f"会把图写进 `build/release/out/{lesson}/run_N/`，然后再运行 `./course site`。\n")
-            return ("## Pictures from a run\n\nThis lesson has not been run on this machine yet, so "
-                    f"there are no pictures here. `./course run {number}` (or `./course run "
-                    f"{number} -- --smoke`, seconds) writes them into "
-                    f"`build/release/out/{lesson}/run_N/`; then `./course site` again.\n")
+                return (f"## 运行结果图\n\n本课还没有运行过，所以这里还没有图。`{run_it}`"
+                        f"（或几秒钟的 `{smoke}`）会把图写进 `{out}`，然后再运行 `./course site`。\n")
+            return ("## Pictures from a run\n\nThis lesson has not been run on this machine yet, "
+                    f"so there are no pictures here. `{run_it}` (or `{smoke}`, seconds) writes "
+                    f"them into `{out}`; then `./course site` again.\n")
         folder, pngs, kind = run
         rel_folder = os.path.relpath(folder, self.root)
         dst = self.docs / "lessons" / lesson / "pictures"
@@ -189,8 +189,8 @@ class Site:
             self.report.append(f"{lesson}: {len(pngs)} pictures from {rel_folder}")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(max(p.stat().st_mtime for p in pngs)))
         if zh:
-            what = ("测试套件的冒烟运行（`--smoke`，数据很少，曲线不代表完整训练）" if kind == "smoke"
-                    else "你自己的一次运行")
+            what = ("测试套件的冒烟运行（`--smoke`，数据很少，曲线不代表完整训练）"
+                    if kind == "smoke" else "你自己的一次运行")
             head = f"## 运行结果图\n\n下面的图来自{what}：`{rel_folder}/`，{when}。\n"
         else:
             what = ("the test suite's smoke run (`--smoke`: little data, so the curves are not "
@@ -248,8 +248,8 @@ class Site:
             else:
                 english_only.append(lesson)
                 self.page(f"{base}/README.md", f"{base}/index.zh.md", extra=zh_pics,
-                          prefix='!!! note "本课暂无中文版 (English only)"\n    这一课目前只有英文版，'
-                                 "下面是英文原文。")
+                          prefix='!!! note "本课暂无中文版 (English only)"\n'
+                                 "    这一课目前只有英文版，下面是英文原文。")
         doc_pages = sorted(p.name for p in (self.root / "docs").glob("*.md"))
         for name in doc_pages:
             self.page(f"docs/{name}", f"docs/{name}")

@@ -150,12 +150,14 @@ class Browser:
                                                   for a in p.get("args", [])))
             elif m == "Runtime.exceptionThrown":
                 d = p.get("exceptionDetails", {})
-                out.append("exception: " + d.get("exception", {}).get("description", d.get("text", "")))
+                what = d.get("exception", {}).get("description", d.get("text", ""))
+                out.append(f"exception: {what}")
             elif m == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
                 out.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
             elif m == "Network.loadingFailed" and not p.get("canceled"):
                 out.append(f"request failed: {p.get('errorText')}")
-            elif m == "Network.responseReceived" and p.get("response", {}).get("status", 200) >= 400:
+            elif (m == "Network.responseReceived"
+                  and p.get("response", {}).get("status", 200) >= 400):
                 out.append(f"HTTP {p['response']['status']}: {p['response']['url']}")
         return out
 
@@ -213,7 +215,8 @@ SEARCH = """(async (q) => {
   for (let i = 0; i < 100; i++) {
     await new Promise(r => setTimeout(r, 100));
     const n = document.querySelectorAll('.md-search-result__item').length;
-    if (n > 0) return {n, first: document.querySelector('.md-search-result__item').innerText.slice(0, 80)};
+    const item = document.querySelector('.md-search-result__item');
+    if (item) return {n, first: item.innerText.slice(0, 80)};
   }
   return {n: 0, meta: (document.querySelector('.md-search-result__meta') || {}).innerText};
 })"""
@@ -252,7 +255,8 @@ def main():
     browser = Browser(chromium)
     start = time.time()
     try:
-        print(f"Chromium: {subprocess.run([chromium, '--version'], capture_output=True, text=True).stdout.strip()}")
+        version = subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout
+        print(f"Chromium: {version.strip()}")
         # 1-3: every page the navigation reaches, from both home pages
         todo, seen, bad_pages, no_switch = [base, base + "zh/"], set(), [], []
         if args.fonts_only:
@@ -279,14 +283,14 @@ def main():
         if not args.fonts_only:
             for path, errs in bad_pages:
                 print(f"    {path}: " + "; ".join(errs[:3]))
-            check(not bad_pages, f"{len(seen)} pages loaded with no console error, exception or failed "
-                                 f"request ({len(bad_pages)} with errors)")
+            check(not bad_pages, f"{len(seen)} pages loaded with no console error, exception or "
+                                 f"failed request ({len(bad_pages)} with errors)")
             missing = [f"{lang}lessons/{l}/" for l in lessons for lang in ("/", "/zh/")
                        if f"{lang}lessons/{l}/" not in seen]
-            check(not missing, f"the navigation reaches all {len(lessons)} lessons in English and in "
-                               f"Chinese{': missing ' + ', '.join(missing) if missing else ''}")
-            check(not no_switch, "every page's language switch leads to the same page in the other language"
-                  + (f": not on {', '.join(no_switch[:5])}" if no_switch else ""))
+            check(not missing, f"the navigation reaches all {len(lessons)} lessons in English and "
+                               f"in Chinese{': missing ' + ', '.join(missing) if missing else ''}")
+            check(not no_switch, "every page's language switch leads to the same page in the "
+                  "other language" + (f": not on {', '.join(no_switch[:5])}" if no_switch else ""))
 
         # 4: Chinese text renders with a CJK font, not as boxes
         browser.open(base + "zh/lessons/01_tensors/")
@@ -308,22 +312,25 @@ def main():
             for page, query in (("", "autograd"), ("zh/", "张量"), ("zh/", "梯度")):
                 browser.open(base + page)
                 r = browser.js(SEARCH + f"({json.dumps(query)})")
-                check(r and r["n"] > 0, f"search for {query!r} on /{page}: {r['n'] if r else 0} results"
-                      + (f", first: {r['first'].splitlines()[0]!r}" if r and r.get("first") else
-                         f" ({r.get('meta') if r else ''})"))
+                r = r or {"n": 0}
+                shown = (f", first: {r['first'].splitlines()[0]!r}" if r.get("first")
+                         else f" ({r.get('meta', '')})")
+                check(r["n"] > 0, f"search for {query!r} on /{page}: {r['n']} results{shown}")
 
             # 6: three screenshots for review
             shots = [("en-lesson-08_cnn.png", "lessons/08_cnn/"),
                      ("zh-lesson-02_autograd.png", "zh/lessons/02_autograd/"),
                      ("zh-home.png", "zh/")]
             if any((args.site / "lessons" / l / "pictures").is_dir() for l in lessons):
-                with_pics = next(l for l in lessons if (args.site / "lessons" / l / "pictures").is_dir())
+                with_pics = next(l for l in lessons
+                                 if (args.site / "lessons" / l / "pictures").is_dir())
                 shots[0] = (f"en-lesson-{with_pics}.png", f"lessons/{with_pics}/")
             for name, page in shots:
                 browser.open(base + page)
                 if "lesson" in name:  # the pictures section, or the Python/C++ pair, in view
                     browser.js("""(() => { const e = document.querySelector('figure img')
-                      || document.querySelector('.grid.side-by-side') || document.querySelector('table');
+                      || document.querySelector('.grid.side-by-side')
+                      || document.querySelector('table');
                       if (e) e.scrollIntoView({block: 'center'}); })()""")
                     browser.settle(0.5)
                 browser.screenshot(args.out / name)

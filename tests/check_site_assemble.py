@@ -78,7 +78,8 @@ def main():
         root = pathlib.Path(tmp) / "repo"
         build = root / "build" / "release"
         out = root / "build" / "site-src"
-        write(root / "README.md", f"# Course\n\n{LANG}\n\n[01](lessons/01_a) [zh](lessons/01_a/README.zh-CN.md)\n")
+        write(root / "README.md",
+              f"# Course\n\n{LANG}\n\n[01](lessons/01_a) [zh](lessons/01_a/README.zh-CN.md)\n")
         write(root / "README.zh-CN.md", f"# 课程\n\n{LANG}\n\n[01](lessons/01_a)\n")
         write(root / "docs" / "building.md", "# Building\n\n## By hand\n\n[home](../README.md)\n")
         write(root / "lessons" / "01_a" / "README.md", LESSON_01)
@@ -112,17 +113,22 @@ def main():
         expect("[`main.cpp`](../../files/lessons/01_a/main.cpp)" in l1
                and (docs / "files/lessons/01_a/main.cpp").is_file(),
                "a link to a source file points at its copy on the site")
-        expect("[lesson 02](../02_b/index.md)" in l1, "a link to another lesson's README points at its page")
-        expect("[the build](../../docs/building.md#by-hand)" in l1, "a link to a doc keeps its anchor")
+        expect("[lesson 02](../02_b/index.md)" in l1,
+               "a link to another lesson's README points at its page")
+        expect("[the build](../../docs/building.md#by-hand)" in l1,
+               "a link to a doc keeps its anchor")
         expect("`[x](main.cpp)`" in l1 and "[inside a fence](main.cpp)" in l1,
                "links in inline code and in fences are left alone")
         expect('<div class="grid side-by-side" markdown>' in l1 and '```python title="Python"' in l1
-               and '```cpp title="C++"' in l1, "a Python block followed by a C++ block becomes a pair")
+               and '```cpp title="C++"' in l1,
+               "a Python block followed by a C++ block becomes a pair")
         expect("[01](lessons/01_a/index.md)" in read("index.md")
-               and "[zh](lessons/01_a/index.md)" in read("index.md"), "the home page links lesson pages")
+               and "[zh](lessons/01_a/index.md)" in read("index.md"),
+               "the home page links lesson pages")
         expect("[home](../index.md)" in read("docs/building.md"), "a doc links the home page")
         pics = sorted(p.name for p in (docs / "lessons/01_a/pictures").iterdir())
-        expect(pics == ["new.png"], f"lesson 01 shows the newest of the learner's runs (got {pics})")
+        expect(pics == ["new.png"],
+               f"lesson 01 shows the newest of the learner's runs (got {pics})")
         expect("build/release/out/01_a/run_2" in l1 and "build/release/out/01_a/run_2" in l1zh,
                "both languages name the run folder")
         expect(l1.index("## Pictures from a run") < l1.index("## 1. Pairs")
@@ -142,10 +148,12 @@ def main():
         config = (out / "mkdocs.yml").read_text(encoding="utf-8")
         nav_line = next(l for l in config.splitlines() if l.startswith("nav: "))
         nav = json.loads(nav_line[5:])
-        expect(nav[1]["Lessons"] == [f"lessons/{l}/index.md" for l in ("01_a", "02_b", "03_c", "04_d")],
+        order = [f"lessons/{l}/index.md" for l in ("01_a", "02_b", "03_c", "04_d")]
+        expect(nav[1]["Lessons"] == order,
                "the navigation lists the lessons in order, and only lesson folders")
         summary = json.loads((out / "assembled.json").read_text(encoding="utf-8"))
-        expect(summary["english_only"] == ["02_b", "04_d"], "assembled.json lists the English-only lessons")
+        expect(summary["english_only"] == ["02_b", "04_d"],
+               "assembled.json lists the English-only lessons")
     if failures:
         print(f"FAILED: {len(failures)} check(s)")
         return 1
