@@ -2,12 +2,13 @@
 """ctest course.translations: each listed README.md and its Chinese twin README.zh-CN.md agree.
 
 docs/translations.txt lists the READMEs (one path per line, relative to the repository) that have
-a Chinese twin beside them. For every listed one this check enforces the shared rules
-(docs/writing-a-lesson.md, "The Chinese README"):
+a Chinese twin beside them, and the pages docs/NAME.md whose twin is docs/NAME.zh-CN.md. For every
+listed one this check enforces the shared rules (docs/writing-a-lesson.md, "The Chinese README"):
 
-  twin         README.zh-CN.md exists beside the listed README.md
+  twin         README.zh-CN.md exists beside the listed README.md (NAME.zh-CN.md beside NAME.md)
   language     the second non-empty line of both files (right under the `# ` title) is exactly
                [English](README.md) | [简体中文](README.zh-CN.md)
+               ([English](NAME.md) | [简体中文](NAME.zh-CN.md) for docs/NAME.md)
   code blocks  the fenced code blocks are identical, character for character, in the same order
   inline code  the multiset of inline code spans (outside code blocks) is the same
   numbers      every number of the English prose and tables (0.932, 35 s, 1.19x, 2,841, 5 %)
@@ -16,8 +17,8 @@ a Chinese twin beside them. For every listed one this check enforces the shared 
   links        every relative link (and image) in either file resolves from the file's folder
 
 A README of the top level or of a lesson folder that is not listed yet is printed, not failed:
-the list grows as the translations are written. Each failure names the file, the rule and the
-first difference.
+the list grows as the translations are written (so is a docs/NAME.md whose twin exists). Each
+failure names the file, the rule and the first difference.
 
     python3 tests/check_translations.py REPO [--list FILE] [--only PATH ...]
 """
@@ -31,6 +32,7 @@ import urllib.parse
 
 LANGUAGE_LINE = "[English](README.md) | [简体中文](README.zh-CN.md)"
 TWIN_NAME = "README.zh-CN.md"
+TWIN_SUFFIX = ".zh-CN.md"  # docs/NAME.md has the twin docs/NAME.zh-CN.md
 
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 # An inline code span: a run of n backticks, content without a blank line, n backticks.
@@ -154,16 +156,31 @@ def shorten(text, width=100):
     return text if len(text) <= width else text[:width - 4] + "...'"
 
 
-def check_language(doc, rel):
+def twin_of(rel):
+    """(the twin's name, the language line) of a path that may be listed, or None.
+
+    A README.md anywhere (twin README.zh-CN.md), or a page right in docs/, docs/NAME.md (twin
+    docs/NAME.zh-CN.md)."""
+    path = pathlib.PurePosixPath(rel)
+    if path.name == "README.md":
+        return TWIN_NAME, LANGUAGE_LINE
+    if (path.parent == pathlib.PurePosixPath("docs") and path.suffix == ".md"
+            and not path.name.endswith(TWIN_SUFFIX)):
+        twin = path.stem + TWIN_SUFFIX
+        return twin, f"[English]({path.name}) | [简体中文]({twin})"
+    return None
+
+
+def check_language(doc, rel, language_line=LANGUAGE_LINE):
     problems = []
     title, _ = doc.nonempty(1)
     line, number = doc.nonempty(2)
     if title is None or not title.startswith("# "):
         problems.append(f"{rel}: rule 'language': the first non-empty line is not a '# ' title: "
                         f"{shorten(title)}")
-    if line != LANGUAGE_LINE:
+    if line != language_line:
         problems.append(f"{rel}: rule 'language': the second non-empty line (line {number}) is "
-                        f"{shorten(line)}, not {LANGUAGE_LINE!r}")
+                        f"{shorten(line)}, not {language_line!r}")
     return problems
 
 
@@ -269,16 +286,17 @@ def check_links(doc, rel, repo):
 
 def check_pair(repo, rel):
     english = repo / rel
-    if english.name != "README.md":
-        return [f"{rel}: rule 'twin': a listed path must be a README.md"]
+    if twin_of(rel) is None:
+        return [f"{rel}: rule 'twin': a listed path must be a README.md or a docs/NAME.md"]
+    twin_name, language_line = twin_of(rel)
     if not english.is_file():
         return [f"{rel}: rule 'twin': listed in the translation list, but there is no such file"]
-    twin = english.with_name(TWIN_NAME)
-    zh_rel = str(pathlib.PurePosixPath(rel).with_name(TWIN_NAME))
+    twin = english.with_name(twin_name)
+    zh_rel = str(pathlib.PurePosixPath(rel).with_name(twin_name))
     if not twin.is_file():
         return [f"{rel}: rule 'twin': listed, but its Chinese twin {zh_rel} does not exist"]
     en, zh = Doc(english), Doc(twin)
-    problems = check_language(en, rel) + check_language(zh, zh_rel)
+    problems = check_language(en, rel, language_line) + check_language(zh, zh_rel, language_line)
     problems += check_blocks(en, zh, rel, zh_rel)
     problems += check_spans(en, zh, zh_rel)
     problems += check_numbers(en, zh, zh_rel)
@@ -329,11 +347,18 @@ def main():
         has_twin = (repo / rel).with_name(TWIN_NAME).is_file()
         print(f"not yet listed in {list_path.name} (not checked): {rel}"
               + (f" (its {TWIN_NAME} exists: list it)" if has_twin else ""))
+    # A docs/NAME.md is printed only once its twin exists (most pages have none, on purpose).
+    for page in sorted((repo / "docs").glob("*.md")) if (repo / "docs").is_dir() else []:
+        rel = f"docs/{page.name}"
+        if (twin_of(rel) and rel not in listed
+                and page.with_name(twin_of(rel)[0]).is_file()):
+            print(f"not yet listed in {list_path.name} (not checked): {rel} "
+                  f"(its {twin_of(rel)[0]} exists: list it)")
     if problems:
         print("\n".join(problems))
         print(f"translations: {len(problems)} problem(s) in {len(checked)} checked pair(s)")
         return 1
-    print(f"translations: {len(checked)} README pair(s) agree; {len(unlisted)} README(s) not yet "
+    print(f"translations: {len(checked)} pair(s) agree; {len(unlisted)} README(s) not yet "
           f"listed")
     return 0
 

@@ -2,8 +2,9 @@
 """ctest course.translations_selftest: check_translations.py fails each kind of broken pair.
 
 A check that cannot fail proves nothing. This builds a small repository in a temporary folder with
-one good English/Chinese pair (the checker must pass it), then breaks the Chinese file, or the
-list, one way at a time and asserts that the checker fails and names the file and the rule.
+one good English/Chinese lesson pair and one good docs page pair (the checker must pass them), then
+breaks the Chinese file, or the list, one way at a time and asserts that the checker fails and
+names the file and the rule.
 
     python3 tests/check_translations_selftest.py REPO
 """
@@ -47,6 +48,29 @@ CHINESE = f"""# 第 01 课：张量
 | `--epochs` | 6 |
 """
 
+# A page of docs/: its twin is docs/guide.zh-CN.md, its language line names guide.md.
+GUIDE_LANG = "[English](guide.md) | [简体中文](guide.zh-CN.md)"
+GUIDE = f"""# Building
+
+{GUIDE_LANG}
+
+A cold build takes 191.7 s; see [lesson 01](../lessons/01_tensors/README.md).
+
+```sh
+./course build
+```
+"""
+GUIDE_ZH = f"""# 构建
+
+{GUIDE_LANG}
+
+冷构建用时 191.7 s；见 [第 01 课](../lessons/01_tensors/README.zh-CN.md)。
+
+```sh
+./course build
+```
+"""
+
 # (what is broken, the rule the failure must name, the file it must name, how to break it)
 BREAKS = [
     ("a changed code block", "code blocks", "README.zh-CN.md",
@@ -76,7 +100,7 @@ BREAKS = [
 ]
 
 
-def make_repo(root, chinese, listing, english=ENGLISH):
+def make_repo(root, chinese, listing, english=ENGLISH, guide_zh=GUIDE_ZH):
     lesson = root / "lessons" / "01_tensors"
     lesson.mkdir(parents=True)
     (root / "lessons" / "02_autograd").mkdir()
@@ -89,12 +113,14 @@ def make_repo(root, chinese, listing, english=ENGLISH):
     (lesson / "README.zh-CN.md").write_text(chinese, encoding="utf-8")
     (root / "docs").mkdir()
     (root / "docs" / "translations.txt").write_text(listing)
+    (root / "docs" / "guide.md").write_text(GUIDE, encoding="utf-8")
+    (root / "docs" / "guide.zh-CN.md").write_text(guide_zh, encoding="utf-8")
     (root / "README.md").write_text("# The course\n")
 
 
-def run(chinese, listing, english=ENGLISH):
+def run(chinese, listing, english=ENGLISH, guide_zh=GUIDE_ZH):
     with tempfile.TemporaryDirectory() as tmp:
-        make_repo(pathlib.Path(tmp), chinese, listing, english)
+        make_repo(pathlib.Path(tmp), chinese, listing, english, guide_zh)
         result = subprocess.run([sys.executable, str(CHECKER), tmp], capture_output=True,
                                 text=True, encoding="utf-8")
         return result.returncode, result.stdout + result.stderr
@@ -102,7 +128,7 @@ def run(chinese, listing, english=ENGLISH):
 
 def main():
     failures = []
-    listing = "# READMEs with a Chinese twin\nlessons/01_tensors/README.md\n"
+    listing = "# READMEs with a Chinese twin\nlessons/01_tensors/README.md\ndocs/guide.md\n"
     code, output = run(CHINESE, listing)
     if code != 0:
         failures.append(f"the good pair failed the check:\n{output}")
@@ -130,10 +156,18 @@ def main():
         failures.append(f"a missing language line in the English file was not caught:\n{output}")
     else:
         print("caught a missing language line in the English file")
+    # A docs page follows its own rules: its twin carrying the README's language line fails.
+    code, output = run(CHINESE, listing, guide_zh=GUIDE_ZH.replace(GUIDE_LANG, LANG))
+    if code == 0 or "docs/guide.zh-CN.md: rule 'language'" not in output:
+        failures.append(f"a docs page's twin with the README language line was not caught:\n"
+                        f"{output}")
+    else:
+        print("caught a docs page's twin with the README's language line")
     if failures:
         print("\n\n".join(failures))
         return 1
-    print(f"check_translations.py passes the good pair and fails all {len(BREAKS) + 1} broken ones")
+    print(f"check_translations.py passes the good pairs and fails all {len(BREAKS) + 2} broken "
+          "ones")
     return 0
 
 
