@@ -56,7 +56,7 @@ class Site:
             if len(parts) == 2 or parts[2] in ("README.md", "README.zh-CN.md"):
                 return f"lessons/{parts[1]}/index.md"
         if parts[0] == "docs" and len(parts) == 2 and p.endswith(".md"):
-            return p
+            return p[:-len(".zh-CN.md")] + ".md" if p.endswith(".zh-CN.md") else p
         full = self.root / p
         if full.is_file() and not p.endswith(".md"):
             # a source file a README links to (main.cpp, reference.py, ...): served as is
@@ -250,9 +250,18 @@ class Site:
                 self.page(f"{base}/README.md", f"{base}/index.zh.md", extra=zh_pics,
                           prefix='!!! note "本课暂无中文版 (English only)"\n'
                                  "    这一课目前只有英文版，下面是英文原文。")
-        doc_pages = sorted(p.name for p in (self.root / "docs").glob("*.md"))
+        doc_pages = sorted(p.name for p in (self.root / "docs").glob("*.md")
+                           if not p.name.endswith(".zh-CN.md"))
         for name in doc_pages:
             self.page(f"docs/{name}", f"docs/{name}")
+            twin = f"docs/{name[:-3]}.zh-CN.md"
+            if (self.root / twin).is_file():
+                self.page(twin, f"docs/{name[:-3]}.zh.md")
+            else:
+                english_only.append(f"docs/{name}")
+                self.page(f"docs/{name}", f"docs/{name[:-3]}.zh.md",
+                          prefix='!!! note "本文暂无中文版 (English only)"\n'
+                                 "    这篇文档目前只有英文版，下面是英文原文。")
         shutil.copytree(Path(__file__).parent / "overrides", self.out / "overrides")
         (self.docs / "stylesheets").mkdir()
         shutil.copyfile(Path(__file__).parent / "extra.css", self.docs / "stylesheets/extra.css")

@@ -80,8 +80,12 @@ def main():
         out = root / "build" / "site-src"
         write(root / "README.md",
               f"# Course\n\n{LANG}\n\n[01](lessons/01_a) [zh](lessons/01_a/README.zh-CN.md)\n")
-        write(root / "README.zh-CN.md", f"# 课程\n\n{LANG}\n\n[01](lessons/01_a)\n")
+        write(root / "README.zh-CN.md",
+              f"# 课程\n\n{LANG}\n\n[01](lessons/01_a) [构建](docs/building.zh-CN.md#手动构建)\n")
         write(root / "docs" / "building.md", "# Building\n\n## By hand\n\n[home](../README.md)\n")
+        write(root / "docs" / "building.zh-CN.md", "# 构建\n\n[English](building.md) | "
+              "[简体中文](building.zh-CN.md)\n\n## 手动构建\n\n[首页](../README.zh-CN.md)\n")
+        write(root / "docs" / "extra.md", "# Extra\n")
         write(root / "lessons" / "01_a" / "README.md", LESSON_01)
         write(root / "lessons" / "01_a" / "README.zh-CN.md", LESSON_01_ZH)
         write(root / "lessons" / "01_a" / "main.cpp", 'save("loss.png");\n')
@@ -126,6 +130,12 @@ def main():
                and "[zh](lessons/01_a/index.md)" in read("index.md"),
                "the home page links lesson pages")
         expect("[home](../index.md)" in read("docs/building.md"), "a doc links the home page")
+        expect("[构建](docs/building.md#手动构建)" in read("index.zh.md")
+               and "[首页](../index.md)" in read("docs/building.zh.md")
+               and read("docs/building.zh.md").startswith("# 构建"),
+               "docs/NAME.zh-CN.md is the Chinese twin of docs/NAME.md, and links to it work")
+        expect("English only" in read("docs/extra.zh.md"),
+               "a doc without a Chinese twin gets a Chinese page marked English only")
         pics = sorted(p.name for p in (docs / "lessons/01_a/pictures").iterdir())
         expect(pics == ["new.png"],
                f"lesson 01 shows the newest of the learner's runs (got {pics})")
@@ -152,7 +162,9 @@ def main():
         expect(nav[1]["Lessons"] == order,
                "the navigation lists the lessons in order, and only lesson folders")
         summary = json.loads((out / "assembled.json").read_text(encoding="utf-8"))
-        expect(summary["english_only"] == ["02_b", "04_d"],
+        expect(nav[2]["Docs"] == ["docs/building.md", "docs/extra.md"],
+               "the docs are in the navigation once each (not their .zh-CN.md twins)")
+        expect(summary["english_only"] == ["02_b", "04_d", "docs/extra.md"],
                "assembled.json lists the English-only lessons")
     if failures:
         print(f"FAILED: {len(failures)} check(s)")
