@@ -317,6 +317,16 @@ def main():
                          else f" ({r.get('meta', '')})")
                 check(r["n"] > 0, f"search for {query!r} on /{page}: {r['n']} results{shown}")
 
+            # the Python/C++ pairs: two columns on a wide window
+            browser.open(base + "lessons/02_autograd/")
+            pairs = browser.js("""[...document.querySelectorAll('.grid.side-by-side')].map(g => {
+              const [a, b] = [...g.children].map(c => c.getBoundingClientRect());
+              return {titles: [...g.querySelectorAll('.filename')].map(t => t.innerText),
+                      same_row: Math.abs(a.top - b.top) < 2 && b.left > a.right - 1}; })""") or []
+            check(pairs and all(p["same_row"] and p["titles"] == ["Python", "C++"] for p in pairs),
+                  f"lesson 02's {len(pairs)} Python/C++ pairs stand side by side at 1280 px, "
+                  "titled Python and C++")
+
             # 6: three screenshots for review
             shots = [("en-lesson-08_cnn.png", "lessons/08_cnn/"),
                      ("zh-lesson-02_autograd.png", "zh/lessons/02_autograd/"),
