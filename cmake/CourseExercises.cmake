@@ -69,4 +69,10 @@ function(course_add_exercises)
                            PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
     endforeach()
   endforeach()
+  # The machinery: check picks and advances, --reset restores, the compiler-error shortener.
+  get_filename_component(preset ${CMAKE_BINARY_DIR} NAME)
+  add_test(NAME course.exercise_commands
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/check_exercise_commands.sh ${PROJECT_SOURCE_DIR}
+                   ${preset})
+  set_tests_properties(course.exercise_commands PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
 endfunction()
