@@ -64,6 +64,11 @@ expect "first error" "^  error: no match for .operator\+. \(operand types are .a
 expect "the line" '^ +15 \|   return difference' "$out"
 [ "$(wc -l <<<"$out")" -le 5 ] || fail "the shortened error has $(wc -l <<<"$out") lines"
 
+# An error deep in the standard library (std::sort of tensors): reported at the learner's line.
+out=$("$course" check --shorten-log "$root/tests/data/exercise_template_error.log" 2>&1)
+expect "the learner's line" '^does not compile: lessons/01_tensors/exercises/01\.2_checkerboard\.cpp, line 15:$' "$out"
+expect "its message" "^  error: cannot convert .at::Tensor. to .bool. in return$" "$out"
+
 # 5. hint
 out=$("$course" hint 05.1 2>&1)
 expect "hint" 'logits\.max\(1, /\*keepdim=\*/true\)' "$out"
