@@ -73,6 +73,6 @@ function(course_add_exercises)
   get_filename_component(preset ${CMAKE_BINARY_DIR} NAME)
   add_test(NAME course.exercise_commands
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/check_exercise_commands.sh ${PROJECT_SOURCE_DIR}
-                   ${preset})
+                   ${preset} ${CMAKE_RUNTIME_OUTPUT_DIRECTORY})
   set_tests_properties(course.exercise_commands PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
 endfunction()

@@ -7,9 +7,10 @@
 #     learner's line
 #   - check --reset restores the committed exercise (in a scratch git clone of the files)
 #   - hint prints the exercise's hint
-# usage: check_exercise_commands.sh SOURCE_DIR PRESET
+# usage: check_exercise_commands.sh SOURCE_DIR PRESET [BIN_DIR]
 set -euo pipefail
 root=$1 preset=$2
+export COURSE_EXERCISE_BIN_DIR=${3:-$root/build/$preset/bin}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export COURSE_PRESET=$preset COURSE_EXERCISE_STATE=$scratch/state COURSE_CHECK_NO_BUILD=1
