@@ -18,11 +18,7 @@
 //       ./course run 20 -- --nproc 2 --threads 1      (the same without Python)
 //       ./course run 20 -- --smoke --nproc 2          (512 images, seconds)
 #include <fmt/format.h>
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/HashStore.hpp>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>  // Gloo's headers: README, "Gloo"
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef COURSE_HAVE_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -39,7 +35,7 @@
 #include "course/lesson.h"
 #include "course/schedule.h"
 #include "course/timer.h"
-#include "spawn.h"
+#include "launch.h"
 
 // Dimension legend: N = images in a split, B = images in one rank's batch, W = ranks (world size).
 
@@ -62,39 +58,6 @@ struct World {
   int rank = 0, size = 1;
   c10::intrusive_ptr<c10d::Backend> backend;  // all-reduce, broadcast: Gloo (CPU) or NCCL (CUDA)
 };
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr ? value : fallback;
-}
-
-// Where the ranks meet to swap addresses. Under torchrun (and --nproc) the launcher hosts a
-// TCPStore and every rank, rank 0 too, connects as a client; Python's init_process_group wraps it
-// in the same PrefixStore. Without torchrun: a file every rank can open, or one rank alone.
-c10::intrusive_ptr<c10d::Store> connect_store(const Config& config, int rank, int size,
-                                              std::chrono::milliseconds timeout) {
-  if (!config.store_file.empty()) {  // Python: init_method="file:///path"
-    return c10::make_intrusive<c10d::FileStore>(config.store_file, size);
-  }
-  if (std::getenv("MASTER_PORT") == nullptr) return c10::make_intrusive<c10d::HashStore>();
-  c10d::TCPStoreOptions options;  // Python: init_method="env://"
-  options.port = static_cast<uint16_t>(std::stoi(env_or("MASTER_PORT", "0")));
-  options.isServer = env_or("TORCHELASTIC_USE_AGENT_STORE", "") != "True" && rank == 0;
-  options.numWorkers = size;
-  options.timeout = timeout;
-  const auto tcp = c10::make_intrusive<c10d::TCPStore>(env_or("MASTER_ADDR", "127.0.0.1"), options);
-  const std::string attempt = env_or("TORCHELASTIC_RESTART_COUNT", "0");
-  return c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + attempt, tcp);
-}
-
-// The rank and world size: torchrun's environment, else --rank and --world-size (default 0 of 1).
-std::pair<int, int> rank_and_size(const Config& config) {
-  const int rank = std::stoi(env_or("RANK", std::to_string(config.rank)));
-  const int size = std::stoi(env_or("WORLD_SIZE", std::to_string(config.world)));
-  TORCH_CHECK(size >= 1 && rank >= 0 && rank < size, "rank ", rank, " of ", size,
-              ": RANK must be in 0..WORLD_SIZE-1");
-  return {rank, size};
-}
 
 // Python: dist.init_process_group("gloo" or "nccl", store=store, rank=rank, world_size=size).
 // Returns once every rank has joined (or throws after `timeout`).
@@ -288,11 +251,11 @@ int main(int argc, char** argv) {
     // ---- 1. Join the group: rank 0 prints, logs and saves; the others only train ----------
     auto device = course::choose_device(options.device);
     if (device.is_cuda())
-      device = torch::Device(torch::kCUDA, std::stoi(env_or("LOCAL_RANK", "0")));
-    const auto [rank, size] = rank_and_size(config);
+      device = torch::Device(torch::kCUDA, std::stoi(course::env_or("LOCAL_RANK", "0")));
+    const auto [rank, size] = course::rank_and_size(config.rank, config.world);
     const std::chrono::milliseconds timeout = std::chrono::seconds(config.timeout_s);
-    const World world =
-        make_world(connect_store(config, rank, size, timeout), rank, size, device, timeout);
+    const World world = make_world(course::connect_store(config.store_file, rank, size, timeout),
+                                   rank, size, device, timeout);
     course::Lesson lesson;
     if (world.rank == 0) {
       lesson = course::begin_lesson(flags);  // banner, seed, threads, run folder

@@ -1,8 +1,10 @@
-// spawn.h: a tiny stand-in for torchrun, so that lesson 20 runs without Python. It starts copies
-// of this program as ranks 0..N-1 on this machine with the environment torchrun gives each rank
-// (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_USE_AGENT_STORE=True),
-// hosts their TCPStore as torchrun's agent does, waits for them, and when one fails stops the
-// rest. It is paperwork (processes and signals), not what the lesson teaches.
+// launch.h: how lesson 20's ranks are started and find each other. A rank reads who it is from the
+// environment torchrun gives it (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT,
+// TORCHELASTIC_USE_AGENT_STORE) and connects to the store where the ranks meet. spawn_ranks is a
+// tiny stand-in for torchrun, so that the lesson runs without Python: it starts copies of this
+// program as ranks 0..N-1 with that environment, hosts their TCPStore as torchrun's agent does,
+// waits for them, and when one fails stops the rest. Paperwork (environment, processes, signals):
+// the lesson's own lines, the process group and the collectives, are in main.cpp.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,6 +12,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <algorithm>
@@ -24,6 +29,39 @@
 extern char** environ;
 
 namespace course {
+
+inline std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : fallback;
+}
+
+// Where the ranks meet to swap addresses. Under torchrun (and --nproc) the launcher hosts a
+// TCPStore and every rank, rank 0 too, connects as a client; Python's init_process_group wraps it
+// in the same PrefixStore. Without torchrun: a file every rank can open, or one rank alone.
+inline c10::intrusive_ptr<c10d::Store> connect_store(const std::string& store_file, int rank,
+                                                     int size, std::chrono::milliseconds timeout) {
+  if (!store_file.empty()) {  // Python: init_method="file:///path"
+    return c10::make_intrusive<c10d::FileStore>(store_file, size);
+  }
+  if (std::getenv("MASTER_PORT") == nullptr) return c10::make_intrusive<c10d::HashStore>();
+  c10d::TCPStoreOptions options;  // Python: init_method="env://"
+  options.port = static_cast<uint16_t>(std::stoi(env_or("MASTER_PORT", "0")));
+  options.isServer = env_or("TORCHELASTIC_USE_AGENT_STORE", "") != "True" && rank == 0;
+  options.numWorkers = size;
+  options.timeout = timeout;
+  const auto tcp = c10::make_intrusive<c10d::TCPStore>(env_or("MASTER_ADDR", "127.0.0.1"), options);
+  const std::string attempt = env_or("TORCHELASTIC_RESTART_COUNT", "0");
+  return c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + attempt, tcp);
+}
+
+// The rank and world size: torchrun's environment, else --rank and --world-size (default 0 of 1).
+inline std::pair<int, int> rank_and_size(int64_t flag_rank, int64_t flag_size) {
+  const int rank = std::stoi(env_or("RANK", std::to_string(flag_rank)));
+  const int size = std::stoi(env_or("WORLD_SIZE", std::to_string(flag_size)));
+  TORCH_CHECK(size >= 1 && rank >= 0 && rank < size, "rank ", rank, " of ", size,
+              ": RANK must be in 0..WORLD_SIZE-1");
+  return {rank, size};
+}
 
 /// The program's arguments without `--nproc N` (or `--nproc=N`): what each rank is started with.
 inline std::vector<std::string> arguments_for_ranks(int argc, char** argv) {
