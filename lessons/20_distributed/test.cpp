@@ -141,6 +141,11 @@ TEST(Buckets, HoldEveryParameterOnceInOrderWithinTheSize) {
       filled += static_cast<int64_t>(p.nbytes());
     }
     EXPECT_TRUE(filled <= bytes || bucket.size() == 1) << "a bucket over the size";
+    // Greedy, as DDP's: a bucket is closed only when the next parameter would not fit in it.
+    if (next < parameters.size()) {
+      EXPECT_GT(filled + static_cast<int64_t>(parameters[next].nbytes()), bytes)
+          << "bucket closed early, before parameter " << next;
+    }
   }
   EXPECT_EQ(next, parameters.size());
   EXPECT_EQ(make_buckets(parameters, int64_t{1} << 30).size(), 1u);  // all in one
