@@ -69,23 +69,24 @@ using Package = torch::inductor::AOTIModelPackageLoader;
 // models/model.json and data/weights/: a graph still to be compiled. Zip entry names are stored
 // as plain text, so looking for the folder's name in the bytes is enough to tell them apart.
 bool is_aoti_package(const fs::path& path) {
-  return course::read_file(path).find("/data/aotinductor/") != std::string::npos;
+  return course::read_file(path).find("data/aotinductor/") != std::string::npos;
 }
 
 // Python: torch._inductor.aoti_load_package(path). The loader unzips the package into a temporary
 // folder and opens its shared library: from here on no Python and no compiler are involved.
 std::unique_ptr<Package> load_package(const fs::path& path) {
-  if (!is_aoti_package(require_file(path)))
+  if (!is_aoti_package(require_file(path))) {
     throw std::runtime_error(fmt::format(
         "{} is not an AOTInductor package. A .pt2 from torch.export.save holds an exported "
         "program (a graph to be compiled), which only Python can load (torch.export.load); "
         "AOTIModelPackageLoader runs compiled code, the .pt2 that "
         "torch._inductor.aoti_compile_and_package(program, package_path=...) writes",
         path.string()));
-    // The one place where LibTorch versions differ. 2.7 added run_single_threaded and num_runners
-    // (runners for requests from several threads at once, lesson 18), 2.8 device_index; 2.6 has
-    // (path, model_name) only. run(inputs) is the same in both: see run_package.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 7)
+  }
+  // The one place where LibTorch versions differ: 2.6 has (path, model_name) only; later ones
+  // added run_single_threaded, num_runners (runners for requests from several threads at once,
+  // lesson 18) and device_index, all present by 2.8. run(inputs) is called alike: run_package.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 8)
   return std::make_unique<Package>(path.string(), /*model_name=*/"model",
                                    /*run_single_threaded=*/false, /*num_runners=*/1);
 #else
