@@ -30,6 +30,24 @@ if(COURSE_CUDA_ENABLED)
   target_compile_definitions(course_ops17 PUBLIC COURSE_OPS17_CUDA)
 endif()
 
+# The same forward through the stable ABI (swiglu_stable.cpp): LibTorch 2.9 brought
+# STABLE_TORCH_LIBRARY; the stable contiguous() and parallel_for() this file uses came in 2.10.
+# TORCH_TARGET_VERSION = 2.10 makes the compiler refuse anything newer. Older LibTorch (Debian 13
+# has 2.6): left out, and its test says why.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.10)
+  add_library(course_ops17_stable SHARED ${dir}/swiglu_stable.cpp)
+  target_link_libraries(course_ops17_stable PRIVATE course::torch course::warnings)
+  target_compile_features(course_ops17_stable PRIVATE cxx_std_17)
+  target_compile_definitions(course_ops17_stable PRIVATE TORCH_TARGET_VERSION=0x020a000000000000)
+  set_target_properties(course_ops17_stable PROPERTIES LIBRARY_OUTPUT_DIRECTORY
+                                                       ${CMAKE_BINARY_DIR}/lib)
+  add_dependencies(17_custom_op course_ops17_stable)  # ./course build 17 builds it too
+else()
+  set(lesson17_stable_reason "the stable ABI's contiguous() and parallel_for() need LibTorch 2.10 or newer, this is ${Torch_VERSION}")
+  message(STATUS "course: lesson 17's stable-ABI operator (course_ops17_stable) skipped: "
+                 "${lesson17_stable_reason}")
+endif()
+
 target_link_libraries(17_custom_op PRIVATE course_ops17)
 if(NOT COURSE_BUILD_TESTS)
   return()
@@ -50,3 +68,17 @@ add_test(NAME lesson.17_custom_op.python_loads_library
                  $<TARGET_FILE:course_ops17> --threads 2)
 set_tests_properties(lesson.17_custom_op.python_loads_library PROPERTIES LABELS lesson
   PASS_REGULAR_EXPRESSION "check-library: forward, gradcheck and training match: OK")
+# The stable library from Python: torch.ops.course_stable.swiglu against F.silu(a) * b, a Python
+# backward registered for it, gradcheck; and proof that it references no C++ symbol of LibTorch.
+if(TARGET course_ops17_stable)
+  add_test(NAME lesson.17_custom_op.stable_abi
+           COMMAND ${lesson17_python} ${dir}/reference.py --check-stable
+                   $<TARGET_FILE:course_ops17_stable> --threads 2)
+  set_tests_properties(lesson.17_custom_op.stable_abi PROPERTIES LABELS lesson
+    PASS_REGULAR_EXPRESSION "check-stable: .*OK")
+else()
+  add_test(NAME lesson.17_custom_op.stable_abi
+           COMMAND ${CMAKE_COMMAND} -E echo "skipped: ${lesson17_stable_reason}")
+  set_tests_properties(lesson.17_custom_op.stable_abi PROPERTIES LABELS lesson
+    SKIP_REGULAR_EXPRESSION "skipped: ")
+endif()

@@ -10,6 +10,8 @@ shared library course_ops17 that the build made, and checks it from Python.
     python lessons/17_custom_op/reference.py --check-library build/release/lib/libcourse_ops17.so
         (torch.ops.load_library, then torch.ops.course.swiglu against silu(a) * b on edge-case
         shapes, torch.autograd.gradcheck in float64, its refusals, and training: ctest runs it)
+    python lessons/17_custom_op/reference.py --check-stable build/release/lib/libcourse_ops17_stable.so
+        (the stable-ABI build: forward, a backward registered from Python, no C++ symbols)
 """
 import pathlib
 import statistics
@@ -237,6 +239,56 @@ def check_library(path, threads):
     print("check-library: forward, gradcheck and training match: OK")
 
 
+# ==== --check-stable: the stable-ABI build of the forward ========================================
+def libtorch_cpp_symbols(path):
+    """The C++ functions of LibTorch (c10::, at::, torch:: mangled names) that a library needs."""
+    import subprocess
+    names = subprocess.run(["nm", "-D", "--undefined-only", path], check=True, text=True,
+                           capture_output=True).stdout.split()
+    return [n for n in names if n.startswith(("_ZN3c10", "_ZN2at", "_ZN5torch", "_ZNK3c10",
+                                              "_ZNK2at", "_ZNK5torch"))]
+
+
+def check_stable(path, threads):
+    if threads > 0:
+        torch.set_num_threads(threads)
+    torch.ops.load_library(path)
+    op = torch.ops.course_stable.swiglu
+    print(f"check-stable: loaded {path}: {op.default._schema}")
+    torch.manual_seed(17)
+    for shape in [(0,), (1,), (7,), (1000003,), (3, 5, 17)]:
+        a, b = 4 * torch.randn(shape), torch.randn(shape)
+        torch.testing.assert_close(op(a, b), swiglu_composed(a, b))
+    a = torch.randn(33, 65).t()
+    torch.testing.assert_close(op(a, a.cos()), swiglu_composed(a, a.cos()))
+    try:
+        op(torch.randn(4, dtype=torch.float64), torch.randn(4, dtype=torch.float64))
+        raise SystemExit("check-stable: float64 was accepted")
+    except RuntimeError as error:
+        assert "float32 only" in str(error), error
+    print("check-stable: forward equals F.silu(a) * b on 6 shapes; float64 refused with a message")
+
+    # Autograd for an operator defined in C++, added from Python: the same backward as above.
+    torch.library.register_autograd("course_stable::swiglu", swiglu_backward,
+                                    setup_context=setup_context)
+    x = torch.randn(5, 9, requires_grad=True)
+    y = torch.randn(5, 9, requires_grad=True)
+    op(x, y).sum().backward()
+    x2, y2 = x.detach().requires_grad_(), y.detach().requires_grad_()
+    swiglu_composed(x2, y2).sum().backward()
+    torch.testing.assert_close((x.grad, y.grad), (x2.grad, y2.grad))
+    print("check-stable: gradients through torch.library.register_autograd equal the composed ones")
+
+    stable, full = libtorch_cpp_symbols(path), None
+    sibling = pathlib.Path(path).with_name(pathlib.Path(path).name.replace("_stable", ""))
+    if sibling.is_file():
+        full = len(libtorch_cpp_symbols(str(sibling)))
+    assert not stable, f"the stable library needs C++ symbols of LibTorch: {stable[:5]}"
+    print(f"check-stable: LibTorch C++ symbols needed: {len(stable)} "
+          f"(course_ops17 needs {full if full is not None else '?'})")
+    print("check-stable: forward, autograd from Python and a C-only interface: OK")
+
+
 def main():
     p = course_common.parser("A fused SwiGLU operator: dispatcher, CPU, CUDA, autograd")
     p.add_argument("--sizes", type=int, nargs="+", default=[1 << 12, 1 << 16, 1 << 20, 1 << 23])
@@ -245,11 +297,14 @@ def main():
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--check-library", default="", metavar="SO")
+    p.add_argument("--check-stable", default="", metavar="SO")
     args = p.parse_args()
     if args.golden:
         return golden()
     if args.check_library:
         return check_library(args.check_library, args.threads)
+    if args.check_stable:
+        return check_stable(args.check_stable, args.threads)
     if args.smoke:
         args.sizes, args.repeats, args.steps = [1 << 12, 1 << 16, 1 << 20], 5, 60
     device, _ = course_common.begin(args, LESSON)
