@@ -9,6 +9,16 @@ target_compile_features(course_ops17 PRIVATE cxx_std_17)
 # No precompiled header: it is compiled without -fPIC, which a shared library needs.
 set_target_properties(course_ops17 PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
 
+# at::parallel_for is an inline template that gets its threads from OpenMP only in a file compiled
+# with -fopenmp: without it the kernels run on one thread. LibTorch's own libgomp.so.1 (the same
+# soname) is the one loaded at run time, so the library and LibTorch share one thread pool.
+find_package(OpenMP COMPONENTS CXX)
+if(OpenMP_CXX_FOUND)
+  target_link_libraries(course_ops17 PRIVATE OpenMP::OpenMP_CXX)
+else()
+  message(STATUS "course: lesson 17's CPU kernels run on one thread (no OpenMP found)")
+endif()
+
 # The float32 CPU loops once more, compiled for AVX2 + FMA and chosen at run time when the CPU has
 # them (swiglu_op.cpp). at::vec's AVX2 header includes sleef.h (shipped in the pip wheel's
 # include folder; libsleef-dev on Debian); without it, or on another CPU family, the portable loop

@@ -5,6 +5,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <tuple>
 
 namespace course::ops17 {
@@ -22,6 +23,9 @@ std::tuple<at::Tensor, at::Tensor> swiglu_backward_cpu(const at::Tensor& grad, c
 /// Which CPU kernel runs float32: "avx2" (compiled with -mavx2 -mfma, chosen when the CPU has
 /// them) or "default" (the portable build of the same code).
 const char* cpu_kernel_name();
+/// How many threads at::parallel_for uses in this library for n elements (1 when it was compiled
+/// without OpenMP, or n is at most one grain of 32768).
+int64_t cpu_threads_used(int64_t n);
 
 // The CUDA kernels (swiglu_cuda.cu), compiled when COURSE_CUDA_ENABLED (cmake/CourseCuda.cmake).
 at::Tensor swiglu_cuda(const at::Tensor& a, const at::Tensor& b);

@@ -9,6 +9,8 @@
 #include <torch/autograd.h>
 #include <torch/library.h>
 
+#include <atomic>
+
 #include "swiglu.h"
 #include "swiglu_cpu.h"
 
@@ -43,6 +45,20 @@ bool cpu_has_avx2() {
 
 const char* cpu_kernel_name() {
   return cpu_has_avx2() ? "avx2" : "default";
+}
+
+// at::parallel_for is an inline template: its threads come from OpenMP only when this file is
+// compiled with -fopenmp (lesson.cmake links OpenMP::OpenMP_CXX). Without it, it runs every range
+// on the calling thread, silently. This asks it how many threads took part.
+int64_t cpu_threads_used(int64_t n) {
+  std::atomic<int64_t> threads{0};
+  at::parallel_for(0, n, kGrainSize, [&](int64_t, int64_t) {
+    int64_t seen = threads.load();
+    const int64_t mine = at::get_thread_num() + 1;
+    while (mine > seen && !threads.compare_exchange_weak(seen, mine)) {
+    }
+  });
+  return threads.load();
 }
 
 at::Tensor swiglu_cpu(const at::Tensor& a, const at::Tensor& b) {

@@ -175,6 +175,14 @@ TEST_F(CustomOp, CpuFloat32LoopIsTheOneTheMachineSupports) {
   EXPECT_TRUE(name == "avx2" || name == "default") << name;
 }
 
+TEST_F(CustomOp, CpuKernelsUseTheIntraOpThreads) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  EXPECT_EQ(course::ops17::cpu_threads_used(/*n=*/4 * 32768), 2);  // OpenMP compiled in
+  EXPECT_EQ(course::ops17::cpu_threads_used(/*n=*/1000), 1);       // one grain: one thread
+  at::set_num_threads(threads);
+}
+
 TEST_F(CustomOp, SpeedRowsAreMeasured) {
   const SpeedRow row = measure_speed(/*elements=*/4096, /*repeats=*/3, torch::kCPU);
   EXPECT_EQ(row.elements, 4096);
