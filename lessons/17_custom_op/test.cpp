@@ -193,14 +193,22 @@ TEST_F(CustomOp, SpeedRowsAreMeasured) {
 }
 
 TEST_F(CustomOp, MedianSecondsIsTheMiddleTime) {
-  int calls = 0;
-  // Call 0 is the warm-up; the timed calls sleep 0, 1, 2, 3, 4 ms: the median is about 2 ms.
-  const double median = median_seconds(
-      [&] { std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, calls++ - 1))); },
-      /*repeats=*/5, torch::kCPU);
-  EXPECT_EQ(calls, 6);
-  EXPECT_GT(median, 0.0019);
-  EXPECT_LT(median, 0.0029);
+  // Call 0 is the warm-up; then five timed calls that sleep 0 or 50 ms. Three of five sleep:
+  // the median is at least 50 ms. Two of five sleep: it is far below (the mean would be 20 ms).
+  for (const bool three_slow : {true, false}) {
+    const std::vector<int> sleeps =
+        three_slow ? std::vector<int>{0, 0, 0, 50, 50, 50} : std::vector<int>{0, 50, 50, 0, 0, 0};
+    size_t call = 0;
+    const double median = median_seconds(
+        [&] { std::this_thread::sleep_for(std::chrono::milliseconds(sleeps.at(call++))); },
+        /*repeats=*/5, torch::kCPU);
+    EXPECT_EQ(call, 6U);
+    if (three_slow) {
+      EXPECT_GE(median, 0.050);
+    } else {
+      EXPECT_LT(median, 0.025);
+    }
+  }
 }
 
 TEST_F(CustomOp, SpeedTableShowsBytesOverTimeAndRatios) {
