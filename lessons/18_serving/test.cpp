@@ -57,9 +57,11 @@ TEST(Batcher, PutsRequestsThatArriveTogetherInOneBatch) {
   Recorder recorder;
   Batcher batcher(recorder.model(), /*max_batch=*/8, /*max_wait=*/Micros(2'000'000));
   std::vector<std::future<torch::Tensor>> answers;
+  const course::Stopwatch clock;
   for (int i = 0; i < 8; ++i) answers.push_back(batcher.submit(filled(0.1 * i)));
   for (auto& answer : answers) ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(recorder.sizes, std::vector<int64_t>({8}));  // a full batch went before 2 s
+  EXPECT_LT(clock.seconds(), 1.5);  // a full batch goes at once, without waiting the 2 s
+  EXPECT_EQ(recorder.sizes, std::vector<int64_t>({8}));
   EXPECT_EQ(batcher.batches(), 1);
   EXPECT_EQ(batcher.images(), 8);
 }
@@ -277,7 +279,11 @@ TEST_F(Server, EveryBadRequestGetsA4xxWithAMessageAndTheServerKeepsServing) {
   config_.read_timeout_s = 0.5;
   Batcher batcher(load_model(fixed_model_, torch::kCPU), /*max_batch=*/8, Micros(1000));
   InferenceServer server(batcher, config_);
-  auto slow = std::async(std::launch::async, [&] { return slow_client(server.port()); });
+  const course::Stopwatch clock;
+  auto slow = std::async(std::launch::async, [&] {
+    std::string reply = slow_client(server.port());
+    return std::make_pair(reply, clock.seconds());
+  });
   auto http = client(server.port());
   const auto expect_error = [&](const std::string& body, int status, const std::string& words) {
     const auto response = http.Post("/predict", body, "application/json");
@@ -304,9 +310,34 @@ TEST_F(Server, EveryBadRequestGetsA4xxWithAMessageAndTheServerKeepsServing) {
   ASSERT_TRUE(good);
   EXPECT_EQ(good->status, 200);
   EXPECT_EQ(json::parse(good->body)["probabilities"].size(), 10u);
-  const std::string reply = slow.get();
+  const auto [reply, seconds] = slow.get();
   EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_LT(seconds, 3.0);  // dropped after the 0.5 s read timeout, not httplib's default 5 s
   EXPECT_NE(reply.find("slower than 0.5 s"), std::string::npos) << reply;
+}
+
+TEST_F(Server, SixteenClientsAtOnceShareOneBatch) {
+  Recorder recorder;  // 16 HTTP threads must wait at once: more than httplib's default pool of 8
+  Batcher batcher(recorder.model(), /*max_batch=*/16, /*max_wait=*/Micros(3'000'000));
+  InferenceServer server(batcher, config_);
+  std::vector<std::unique_ptr<httplib::Client>> clients;  // connected one by one (backlog 5)
+  for (int i = 0; i < 16; ++i) {
+    clients.push_back(std::make_unique<httplib::Client>("127.0.0.1", server.port()));
+    clients.back()->set_keep_alive(true);
+    clients.back()->set_read_timeout(10s);
+    ASSERT_TRUE(clients.back()->Get("/health"));
+  }
+  std::vector<std::future<httplib::Result>> answers;
+  for (auto& http : clients)
+    answers.push_back(std::async(std::launch::async, [&http] {
+      return http->Post("/predict", image_json(torch::full({28, 28}, 0.5)), "application/json");
+    }));
+  for (auto& answer : answers) {
+    const auto response = answer.get();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
+  EXPECT_EQ(recorder.sizes, std::vector<int64_t>({16}));
 }
 
 TEST_F(Server, SigtermLetsTheRequestInFlightFinish) {
