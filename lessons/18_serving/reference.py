@@ -16,6 +16,7 @@ import math
 import pathlib
 import queue
 import signal
+import socket
 import sys
 import threading
 import time
@@ -112,6 +113,7 @@ def answer_json(probabilities):
 def make_server(batcher, port, max_body):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as cpp-httplib
+        disable_nagle_algorithm = True  # TCP_NODELAY, as set_tcp_nodelay(true)
         timeout = 2  # the read timeout: a slow client is dropped
 
         def reply(self, status, payload):
@@ -163,10 +165,15 @@ def run_load(port, bodies, expected, clients, requests):
     latencies, failed, agreed = [], [0], [0]
     start = threading.Event()
 
-    def client():
+    def connect():  # one after the other, as load.h: the listen backlog is 5
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.connect()
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.request("GET", "/health")
         connection.getresponse().read()
+        return connection
+
+    def client(connection):
         start.wait(timeout=30)
         while True:
             with lock:
@@ -188,7 +195,7 @@ def run_load(port, bodies, expected, clients, requests):
                 failed[0] += not ok
                 agreed[0] += ok and json.loads(answer)["class"] == expected[k]
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(connect(),)) for _ in range(clients)]
     for t in threads:
         t.start()
     time.sleep(0.2)
@@ -245,19 +252,24 @@ def main():
         batcher.stop()
         print(f"stopped after answering {batcher.images} images in {batcher.batches} batches")
         return
-    images, _ = course_common.load_fashion(args, train=False)
+    images, labels = course_common.load_fashion(args, train=False)
     count = min(images.shape[0], 1000)
     pixels = images[:count].float() / 255
-    bodies = [json.dumps({"image": p.double().tolist()}) for p in pixels]
+    bodies = [json.dumps({"image": p.tolist()}).encode() for p in pixels]
     with torch.inference_mode():
-        expected = model(pixels.unsqueeze(1)).argmax(1).tolist()
+        direct = model(pixels.unsqueeze(1)).argmax(1)
+    expected = direct.tolist()
+    accuracy = (direct == labels[:count]).double().mean().item()
+    print(f"requests: {count} test images as JSON bodies of about {len(bodies[0])} bytes; the "
+          f"model's accuracy on them {accuracy:.4f}")
     rows = []
     for batching in (True, False):
         batcher = Batcher(model, args.max_batch if batching else 1,
                           args.max_wait_ms / 1000 if batching else 0)
         server = make_server(batcher, args.port, args.max_body)
-        print(f"server: http://127.0.0.1:{server.server_address[1]} | batching "
-              f"{'on' if batching else 'off'}")
+        print(f"server: http://127.0.0.1:{server.server_address[1]} | " +
+              (f"batching on: up to {args.max_batch} images, waiting at most {args.max_wait_ms:g} "
+               "ms" if batching else "batching off: each request alone"))
         for clients in map(int, args.clients.split(",")):
             rows.append(dict(batching="on" if batching else "off",
                              **run_load(server.server_address[1], bodies, expected, clients,
