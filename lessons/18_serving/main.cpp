@@ -289,7 +289,7 @@ class InferenceServer {
       if (res.status == 413)
         error =
             fmt::format("the body is larger than {} bytes: send one image per request", max_body);
-      else if (res.status == 400)
+      else if (res.status == 400 || res.status == 408)  // 408: newer cpp-httplib versions
         error =
             fmt::format("the request could not be read: incomplete, or slower than {} s", timeout);
       res.set_content(json{{"error", error}}.dump(), "application/json");
