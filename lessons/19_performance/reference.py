@@ -259,10 +259,9 @@ def run(args):
     print(f"epoch: fp32 {slow_epoch:.1f}s, {settings[best].name} {fast_epoch:.1f}s: "
           f"{slow_epoch / fast_epoch:.2f}x faster; test acc {slow_acc:.4f} vs {fast_acc:.4f} "
           f"({100 * (fast_acc - slow_acc):+.2f} points)")
-    print(course_common.result_line(LESSON, epochs=args.epochs, epoch_time_s=fast_epoch,
-                                    fp32_epoch_time_s=slow_epoch,
-                                    epoch_speedup=slow_epoch / fast_epoch, test_acc=fast_acc,
-                                    fp32_test_acc=slow_acc))
+    course_common.result_line(LESSON, epochs=args.epochs, epoch_time_s=fast_epoch,
+                              fp32_epoch_time_s=slow_epoch, epoch_speedup=slow_epoch / fast_epoch,
+                              test_acc=fast_acc, fp32_test_acc=slow_acc)
 
 
 # ---- goldens (test.cpp) -------------------------------------------------------------------------

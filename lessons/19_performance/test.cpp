@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -187,6 +192,20 @@ TEST_F(Autocast, TrainStepUnderAutocastIsCloseToFp32ButNotEqual) {
                    make_trainer(config, {"fp32", 1}, torch::kCPU, 0).model->conv1->weight));
 }
 
+TEST_F(Performance, TrainStepClearsTheGradientsFirst) {
+  Config config;
+  config.lr = 1e-6;           // the weights hardly move: two steps see the same gradients
+  config.model.dropout(0.0);  // nor does dropout change them
+  auto t = make_trainer(config, {"fp32", 1}, torch::kCPU, 0);
+  const auto x = stripes(8);
+  const auto y = torch::arange(8) % 10;
+  train_step(t.model, t.optimizer, x, y, {"fp32", 1});
+  const auto first = t.model->conv1->weight.grad().clone();
+  train_step(t.model, t.optimizer, x, y, {"fp32", 1});
+  const double ratio = (t.model->conv1->weight.grad().norm() / first.norm()).item<double>();
+  EXPECT_NEAR(ratio, 1.0, 0.2);  // not 2: the first step's gradients were cleared
+}
+
 // ---- GradScaler ---------------------------------------------------------------------------------
 
 TEST_F(Scaler, MatchesPythonsGradScalerOnFiniteAndInfiniteGradients) {
@@ -227,6 +246,26 @@ TEST_F(Scaler, SkipsTheStepOnInfAndHalvesTheScale) {
   scaler.scale((p * torch::tensor({1.0f, 2.0f})).sum()).backward();  // gradient 4 * (1, 2)
   EXPECT_TRUE(scaler.step(optimizer));
   EXPECT_TRUE(AllClose(p.detach(), torch::tensor({0.9f, 0.8f})));  // unscaled before the step
+}
+
+TEST_F(Scaler, TrainStepScalesTheLossStepsAndUpdatesTheScale) {
+  Config config;
+  config.model.dropout(0.0);  // the two models see the same network
+  auto a = make_trainer(config, {"fp32", 1}, torch::kCPU, 0);
+  auto b = make_trainer(config, {"fp32", 1}, torch::kCPU, 0);
+  GradScaler scaler(torch::kCPU, /*init_scale=*/8.0, 2.0, 0.5, /*growth_interval=*/1);
+  const auto x = stripes(8);
+  const auto y = torch::arange(8) % 10;
+  const auto plain = train_step(a.model, a.optimizer, x, y, {"fp32", 1});
+  const auto scaled = train_step(b.model, b.optimizer, x, y, {"fp32", 1}, &scaler);
+  EXPECT_TRUE(AllClose(scaled, plain));            // the loss returned is not scaled
+  EXPECT_DOUBLE_EQ(scaler.current_scale(), 16.0);  // one good step: update() doubled it
+  // The gradients were unscaled before the step: the same update as without the scaler.
+  EXPECT_TRUE(AllClose(b.model->conv1->weight.grad(), a.model->conv1->weight.grad(), 1e-4, 1e-7));
+  EXPECT_TRUE(AllClose(b.model->conv1->weight, a.model->conv1->weight, 1e-4, 1e-6));
+  EXPECT_FALSE(
+      torch::equal(b.model->conv1->weight,
+                   make_trainer(config, {"fp32", 1}, torch::kCPU, 0).model->conv1->weight));
 }
 
 TEST_F(Scaler, Fp16StepWithTheGradScalerTrains_CUDA) {
@@ -277,7 +316,15 @@ TEST_F(Performance, EvaluateUsesInferenceModeAndEvalMode) {
 }
 
 TEST_F(Performance, MallocKeepsFreedMemory) {
-  EXPECT_TRUE(keep_freed_memory());  // glibc accepts both settings
+  ASSERT_TRUE(keep_freed_memory());  // glibc accepts both settings
+  // 30 MiB, under the new mmap threshold: from the heap, and kept there after free (no trim).
+  // With glibc's defaults it would be mmap'ed and handed back to the kernel at free.
+  constexpr size_t kBytes = 30u << 20;
+  auto* block = static_cast<char*>(std::malloc(kBytes));
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, kBytes);
+  std::free(block);
+  EXPECT_GE(mallinfo2().fordblks, kBytes);  // free bytes still in the heap
 }
 
 TEST_F(Performance, TimeStepsReturnsMillisecondsPerStep) {
@@ -285,7 +332,10 @@ TEST_F(Performance, TimeStepsReturnsMillisecondsPerStep) {
   config.batch_size = 8;
   config.bench_steps = 2;
   const Data data{stripes(16), torch::arange(16) % 10, stripes(8), torch::arange(8) % 10};
+  at::set_num_threads(2);
   const double ms = time_steps(config, data, {"bf16", 1, true, true}, 0);
+  EXPECT_EQ(at::get_num_threads(), 1);  // the setting's threads
+  at::set_num_threads(2);
   EXPECT_GT(ms, 0.0);
   EXPECT_LT(ms, 10000.0);
   EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCPU));
