@@ -22,7 +22,7 @@ class AutocastGuard {
     at::autocast::increment_nesting();
   }
   ~AutocastGuard() {
-    // Autocast caches the bf16 copies of the weights; after the step they are stale.
+    // Autocast may cache bf16 copies of the weights; after the step they would be stale.
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
     at::autocast::set_autocast_enabled(device_, was_enabled_);
     at::autocast::set_autocast_dtype(device_, old_dtype_);
