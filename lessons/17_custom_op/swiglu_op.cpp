@@ -29,17 +29,23 @@ void check_inputs(const char* op, const at::Tensor& a, const at::Tensor& b) {
 }
 
 // ==== The CPU kernels ============================================================================
-#if defined(COURSE_OPS17_AVX2)
 void swiglu_forward_avx2(const float* a, const float* b, float* out, int64_t n);
 void swiglu_backward_avx2(const float* grad, const float* a, const float* b, float* grad_a,
                           float* grad_b, int64_t n);
+#if defined(COURSE_OPS17_AVX2)  // swiglu_cpu_avx2.cpp is built (lesson.cmake)
 bool cpu_has_avx2() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return has;
 }
-#else
+#else  // only the portable loop is built: the AVX2 functions are never called
 bool cpu_has_avx2() {
   return false;
+}
+void swiglu_forward_avx2(const float*, const float*, float*, int64_t) {
+  TORCH_CHECK(false, "course::swiglu was built without its AVX2 loop");
+}
+void swiglu_backward_avx2(const float*, const float*, const float*, float*, float*, int64_t) {
+  TORCH_CHECK(false, "course::swiglu was built without its AVX2 loop");
 }
 #endif
 
