@@ -32,7 +32,11 @@ add_custom_target(18_serving_models DEPENDS ${lesson18_files})
 foreach(target 18_serving test_18_serving)
   if(TARGET ${target})
     add_dependencies(${target} 18_serving_models)
+    # httplib.h calls OpenSSL (and zlib, Brotli) inline where Debian built the library with them,
+    # so the program links those too: the private requirements of its pkg-config file. Without
+    # them Debian 13's linker stops at "DSO missing from command line" (OPENSSL_thread_stop).
     target_link_libraries(${target} PRIVATE PkgConfig::lesson18_httplib
+                                            ${lesson18_httplib_STATIC_LIBRARIES}
                                             nlohmann_json::nlohmann_json)
   endif()
 endforeach()
