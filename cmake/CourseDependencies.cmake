@@ -52,3 +52,10 @@ include(CourseOpenCV)             # course::opencv: drawing; course::opencv_imgc
 find_package(ZLIB REQUIRED)       # reading Fashion-MNIST's .gz files directly
 find_package(PNG REQUIRED)        # libpng-dev: writing every PNG (common/src/files.cpp)
 find_package(Threads REQUIRED)
+
+# The Python with torch that reference.py, export.py and the Python checks run: the one ./course
+# found (it passes -DCOURSE_TORCH_PYTHON=...), else the first python3. Resolved here, once.
+if(NOT COURSE_TORCH_PYTHON)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  set(COURSE_TORCH_PYTHON ${Python3_EXECUTABLE})
+endif()

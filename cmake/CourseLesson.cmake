@@ -92,6 +92,31 @@ function(add_lesson name)
   endif()
 endfunction()
 
+# course_export_models(COMMENT text FILES file... [DEPENDS file...]), called from a lesson.cmake:
+# the lesson's export.py, run by the build with COURSE_TORCH_PYTHON, writes FILES into
+# build/<preset>/exported/<lesson> (never committed), where course::exported_dir() finds them. The
+# lesson and its test depend on them, so `./course build NN`, `./course run NN` and `./course test`
+# make them first. export.py builds on lesson 08's CNN and common/python (DEPENDS adds more).
+function(course_export_models)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "COMMENT" "FILES;DEPENDS")
+  get_filename_component(lesson ${CMAKE_CURRENT_LIST_DIR} NAME)
+  set(out ${CMAKE_BINARY_DIR}/exported/${lesson})
+  list(TRANSFORM arg_FILES PREPEND ${out}/)
+  add_custom_command(
+    OUTPUT ${arg_FILES}
+    COMMAND ${COURSE_TORCH_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/export.py --out ${out} --threads 2
+    DEPENDS ${CMAKE_CURRENT_LIST_DIR}/export.py ${PROJECT_SOURCE_DIR}/lessons/08_cnn/reference.py
+            ${PROJECT_SOURCE_DIR}/common/python/course_common.py ${arg_DEPENDS}
+    COMMENT "lesson ${lesson}: ${arg_COMMENT}"
+    VERBATIM)
+  add_custom_target(${lesson}_models DEPENDS ${arg_FILES})
+  foreach(target ${lesson} test_${lesson})
+    if(TARGET ${target})
+      add_dependencies(${target} ${lesson}_models)
+    endif()
+  endforeach()
+endfunction()
+
 # What both executables of a lesson share: the lesson's folder and lessons/ on the include path
 # ("cnn.h" from its own folder, "08_cnn/cnn.h" from a later lesson), course::common, warnings,
 # the precompiled header.

@@ -1,12 +1,15 @@
 """course_common.py: what every reference.py shares, the Python twin of common/ (flags, data
 location, Fashion-MNIST reading and normalisation, the epoch history and the RESULT line that
-./course bench reads, the confusion matrix as text).
+./course bench reads, the confusion matrix as text), and what later lessons take from earlier
+ones (an earlier reference.py as a module, a model with fixed weights).
 
 A reference.py puts this folder on sys.path:
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "common" / "python"))
 """
 import argparse
 import gzip
+import importlib.util
+import math
 import os
 import pathlib
 import re
@@ -209,3 +212,39 @@ class Stopwatch:
 
     def seconds(self):
         return time.perf_counter() - self.start
+
+
+def lesson_reference(lesson):
+    """lessons/<lesson>/reference.py as a module: a later lesson's Python builds on an earlier
+    lesson's classes (lesson 08's Cnn, lesson 11's corpus and LSTM), as its C++ includes their
+    headers (#include "08_cnn/cnn.h")."""
+    spec = importlib.util.spec_from_file_location(f"lesson{lesson[:2]}",
+                                                  REPO / "lessons" / lesson / "reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fixed_weights(model, weight_gain=1.0, bias_amplitude=0.1):
+    """Every weight and batch-norm statistic of `model` from sin/cos of its position, then eval
+    mode: no training and no random stream, so golden.json stays the same on every machine and
+    LibTorch version. Convolution and linear weights are weight_gain * sin(...) / sqrt(fan_in),
+    about the size PyTorch's own init gives at weight_gain sqrt(3)."""
+    state = {}
+    for i, (name, tensor) in enumerate(model.state_dict().items()):
+        position = torch.arange(tensor.numel(), dtype=torch.float32)
+        if name.endswith("num_batches_tracked"):
+            value = torch.tensor(7 + i)
+        elif name.endswith("running_mean"):
+            value = 0.2 * torch.sin(1.3 * position + i)
+        elif name.endswith("running_var"):
+            value = 0.5 + torch.cos(0.8 * position + i) ** 2
+        elif name.startswith("bn") and name.endswith("weight"):
+            value = 1.0 + 0.1 * torch.sin(0.9 * position + i)
+        elif name.endswith("bias"):
+            value = bias_amplitude * torch.cos(0.7 * position + i)
+        else:
+            value = weight_gain * torch.sin(0.37 * position + i) / math.sqrt(tensor[0].numel())
+        state[name] = value.reshape(tensor.shape).to(tensor.dtype)
+    model.load_state_dict(state)
+    return model.eval()

@@ -7,7 +7,6 @@ generation with and without a key/value cache; the same flags and printed lines 
     python lessons/12_transformer/reference.py --smoke          # 10 steps, seconds
     python lessons/12_transformer/reference.py --golden         # write golden.json
 """
-import importlib.util
 import math
 import pathlib
 import sys
@@ -22,10 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
 # Lesson 11's reference.py: the corpus, the vocabulary, the LSTM and sample_next.
-_spec = importlib.util.spec_from_file_location("lesson11", ROOT / "lessons" / "11_char_lm" /
-                                               "reference.py")
-lesson11 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lesson11)
+lesson11 = course_common.lesson_reference("11_char_lm")
 
 LESSON = "12_transformer"
 SMOKE_STEPS = 10

@@ -20,16 +20,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
 
-def _lesson_08_cnn():
-    """Lesson 08's Cnn class, from its reference.py (the C++ side includes 08_cnn/cnn.h)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("cnn08", ROOT / "lessons/08_cnn/reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Cnn
-
-
-Cnn = _lesson_08_cnn()  # the judge
+Cnn = course_common.lesson_reference("08_cnn").Cnn  # the judge
 
 LESSON = "14_gan"
 EPOCHS = 5

@@ -18,7 +18,6 @@ warn; this script catches those warnings and prints one line instead. Lesson 16 
 the way forward; torch::jit::load in C++ still loads these files.
 """
 import argparse
-import math
 import pathlib
 import sys
 import time
@@ -37,16 +36,7 @@ PRETRAIN_IMAGES = 15000  # half of the training images of classes 0-4: one pass,
 BATCH = 128
 
 
-def _lesson_08_cnn():
-    """Lesson 08's Cnn class, from its reference.py (the C++ side includes 08_cnn/cnn.h)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("cnn08", ROOT / "lessons/08_cnn/reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Cnn
-
-
-Cnn = _lesson_08_cnn()
+Cnn = course_common.lesson_reference("08_cnn").Cnn
 
 
 class Classifier(nn.Module):
@@ -84,25 +74,8 @@ def load_state_dict(model, path):
 def fixed_cnn():
     """A small Cnn (4-4 channels, 8 hidden, 5 classes) whose every weight and batch-norm statistic
     comes from sin/cos of its position: no random stream, so golden.json stays stable."""
-    model = Cnn(channels1=4, channels2=4, hidden=8, classes=PRETRAIN_CLASSES, dropout=0.0)
-    state = {}
-    for i, (name, tensor) in enumerate(model.state_dict().items()):
-        position = torch.arange(tensor.numel(), dtype=torch.float32)
-        if name.endswith("num_batches_tracked"):
-            value = torch.tensor(7 + i)
-        elif name.endswith("running_mean"):
-            value = 0.2 * torch.sin(1.3 * position + i)
-        elif name.endswith("running_var"):
-            value = 0.5 + torch.cos(0.8 * position + i) ** 2
-        elif name.startswith("bn") and name.endswith("weight"):
-            value = 1.0 + 0.1 * torch.sin(0.9 * position + i)
-        elif name.endswith("bias"):
-            value = 0.1 * torch.cos(0.7 * position + i)
-        else:  # conv and linear weights, about the size PyTorch's own init gives
-            value = torch.sin(0.37 * position + i) / math.sqrt(tensor[0].numel())
-        state[name] = value.reshape(tensor.shape).to(tensor.dtype)
-    model.load_state_dict(state)
-    return model.eval()
+    return course_common.fixed_weights(
+        Cnn(channels1=4, channels2=4, hidden=8, classes=PRETRAIN_CLASSES, dropout=0.0))
 
 
 def fixed_pixels(count):

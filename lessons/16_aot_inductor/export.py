@@ -26,45 +26,20 @@ import warnings
 import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "common" / "python"))
+import course_common  # noqa: E402
+
 BATCH_EXAMPLE = 2  # the batch of the example input; export would fix a batch of 1 to 1
 MAX_BATCH = 1024  # the dynamic batch dimension's range: 1 ... MAX_BATCH
 
-
-def _lesson_08_cnn():
-    """Lesson 08's Cnn class, from its reference.py (the C++ side includes 08_cnn/cnn.h)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("cnn08", ROOT / "lessons/08_cnn/reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Cnn
-
-
-Cnn = _lesson_08_cnn()
+Cnn = course_common.lesson_reference("08_cnn").Cnn
 
 
 def fixed_cnn():
     """Lesson 08's Cnn (32-64 channels, 128 hidden, 10 classes) in eval mode, whose every weight
     and batch-norm statistic comes from sin/cos of its position: golden.json stays stable, and
     Python and C++ (on LibTorch 2.6 as on 2.11) start from the very same numbers."""
-    model = Cnn()
-    state = {}
-    for i, (name, tensor) in enumerate(model.state_dict().items()):
-        position = torch.arange(tensor.numel(), dtype=torch.float32)
-        if name.endswith("num_batches_tracked"):
-            value = torch.tensor(7 + i)
-        elif name.endswith("running_mean"):
-            value = 0.2 * torch.sin(1.3 * position + i)
-        elif name.endswith("running_var"):
-            value = 0.5 + torch.cos(0.8 * position + i) ** 2
-        elif name.startswith("bn") and name.endswith("weight"):
-            value = 1.0 + 0.1 * torch.sin(0.9 * position + i)
-        elif name.endswith("bias"):
-            value = 0.1 * torch.cos(0.7 * position + i)
-        else:  # conv and linear weights, about the size PyTorch's own init gives
-            value = torch.sin(0.37 * position + i) * math.sqrt(3.0 / tensor[0].numel())
-        state[name] = value.reshape(tensor.shape).to(tensor.dtype)
-    model.load_state_dict(state)
-    return model.eval()
+    return course_common.fixed_weights(Cnn(), weight_gain=math.sqrt(3.0))
 
 
 def fixed_images(count):

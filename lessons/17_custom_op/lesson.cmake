@@ -66,15 +66,9 @@ target_link_libraries(test_17_custom_op PRIVATE course_ops17)
 
 # Python loads the library the build made and checks it: forward against silu(a) * b composed
 # from ATen ops, torch.autograd.gradcheck in float64, and one training step against the composed
-# twin. The Python is the one with torch that ./course found, else the first python3.
-if(COURSE_TORCH_PYTHON)
-  set(lesson17_python ${COURSE_TORCH_PYTHON})
-else()
-  find_package(Python3 REQUIRED COMPONENTS Interpreter)
-  set(lesson17_python ${Python3_EXECUTABLE})
-endif()
+# twin. COURSE_TORCH_PYTHON: the Python with torch (cmake/CourseDependencies.cmake).
 add_test(NAME lesson.17_custom_op.python_loads_library
-         COMMAND ${lesson17_python} ${dir}/reference.py --check-library
+         COMMAND ${COURSE_TORCH_PYTHON} ${dir}/reference.py --check-library
                  $<TARGET_FILE:course_ops17> --threads 2)
 set_tests_properties(lesson.17_custom_op.python_loads_library PROPERTIES LABELS lesson
   PASS_REGULAR_EXPRESSION "check-library: forward, gradcheck and training match: OK")
@@ -82,7 +76,7 @@ set_tests_properties(lesson.17_custom_op.python_loads_library PROPERTIES LABELS 
 # backward registered for it, gradcheck; and proof that it references no C++ symbol of LibTorch.
 if(TARGET course_ops17_stable)
   add_test(NAME lesson.17_custom_op.stable_abi
-           COMMAND ${lesson17_python} ${dir}/reference.py --check-stable
+           COMMAND ${COURSE_TORCH_PYTHON} ${dir}/reference.py --check-stable
                    $<TARGET_FILE:course_ops17_stable> --threads 2)
   set_tests_properties(lesson.17_custom_op.stable_abi PROPERTIES LABELS lesson
     PASS_REGULAR_EXPRESSION "check-stable: .*OK")

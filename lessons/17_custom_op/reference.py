@@ -14,7 +14,6 @@ shared library course_ops17 that the build made, and checks it from Python.
         (the stable-ABI build: forward, a backward registered from Python, no C++ symbols)
 """
 import pathlib
-import statistics
 import sys
 import time
 

@@ -17,7 +17,6 @@ modern way to ship the model is lesson 16's .pt2, and the server below would onl
 load and forward lines.
 """
 import argparse
-import math
 import pathlib
 import sys
 import time
@@ -35,16 +34,7 @@ TRAIN_IMAGES = 12000  # one pass over the first 12000 training images: seconds o
 BATCH = 128
 
 
-def _lesson_08_cnn():
-    """Lesson 08's Cnn class, from its reference.py."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("cnn08", ROOT / "lessons/08_cnn/reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Cnn
-
-
-Cnn = _lesson_08_cnn()
+Cnn = course_common.lesson_reference("08_cnn").Cnn
 
 
 class Served(nn.Module):
@@ -62,26 +52,11 @@ class Served(nn.Module):
 
 def fixed_cnn():
     """A small Cnn (4-4 channels, 8 hidden, 10 classes) whose every weight and batch-norm
-    statistic comes from sin/cos of its position: no random stream, so golden.json stays stable."""
-    model = Cnn(channels1=4, channels2=4, hidden=8, classes=10, dropout=0.0)
-    state = {}
-    for i, (name, tensor) in enumerate(model.state_dict().items()):
-        position = torch.arange(tensor.numel(), dtype=torch.float32)
-        if name.endswith("num_batches_tracked"):
-            value = torch.tensor(7 + i)
-        elif name.endswith("running_mean"):
-            value = 0.2 * torch.sin(1.3 * position + i)
-        elif name.endswith("running_var"):
-            value = 0.5 + torch.cos(0.8 * position + i) ** 2
-        elif name.startswith("bn") and name.endswith("weight"):
-            value = 1.0 + 0.1 * torch.sin(0.9 * position + i)
-        elif name.endswith("bias"):
-            value = 0.3 * torch.cos(0.7 * position + i)
-        else:  # conv and linear weights, about the size PyTorch's own init gives
-            value = 2 * torch.sin(0.37 * position + i) / math.sqrt(tensor[0].numel())
-        state[name] = value.reshape(tensor.shape).to(tensor.dtype)
-    model.load_state_dict(state)
-    return model.eval()
+    statistic comes from sin/cos of its position: no random stream, so golden.json stays stable.
+    Weights and biases twice and three times the usual size, so the probabilities differ."""
+    return course_common.fixed_weights(
+        Cnn(channels1=4, channels2=4, hidden=8, classes=10, dropout=0.0), weight_gain=2.0,
+        bias_amplitude=0.3)
 
 
 def fixed_pixels(count):

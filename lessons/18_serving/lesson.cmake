@@ -1,37 +1,22 @@
 # Lesson 18 serves a model that Python made, over HTTP. export.py trains lesson 08's CNN briefly on
 # all ten classes and writes TorchScript modules into the build tree,
-# build/<preset>/exported/18_serving (never committed). The build runs it, so `./course build 18`,
-# `./course run 18` and `./course test` find them. The Python is the one with torch that ./course
-# found (COURSE_TORCH_PYTHON), else the first python3. add_lesson() includes this file; `dir` is
-# the lesson's folder.
+# build/<preset>/exported/18_serving (never committed). The build runs it (course_export_models,
+# cmake/CourseLesson.cmake), so `./course build 18`, `./course run 18` and `./course test` find
+# them. add_lesson() includes this file; `dir` is the lesson's folder.
 #
 # HTTP: Debian's libcpp-httplib-dev. Debian builds cpp-httplib as a shared library with OpenSSL,
 # zlib and Brotli support, and its classes' layout depends on those CPPHTTPLIB_* macros: pkg-config
 # gives exactly the flags the library was compiled with. JSON: nlohmann-json3-dev.
-if(COURSE_TORCH_PYTHON)
-  set(lesson18_python ${COURSE_TORCH_PYTHON})
-else()
-  find_package(Python3 REQUIRED COMPONENTS Interpreter)
-  set(lesson18_python ${Python3_EXECUTABLE})
-endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(lesson18_httplib REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(nlohmann_json REQUIRED)
 
-set(lesson18_models ${CMAKE_BINARY_DIR}/exported/18_serving)
-set(lesson18_files ${lesson18_models}/classifier.pt ${lesson18_models}/fixed.pt)
-add_custom_command(
-  OUTPUT ${lesson18_files}
-  COMMAND ${lesson18_python} ${dir}/export.py --out ${lesson18_models} --threads 2
-  DEPENDS ${dir}/export.py ${PROJECT_SOURCE_DIR}/lessons/08_cnn/reference.py
-          ${PROJECT_SOURCE_DIR}/common/python/course_common.py
-  COMMENT "lesson 18: export.py trains lesson 08's CNN on all ten classes and exports it (seconds)"
-  VERBATIM)
-add_custom_target(18_serving_models DEPENDS ${lesson18_files})
+course_export_models(
+  FILES classifier.pt fixed.pt
+  COMMENT "export.py trains lesson 08's CNN on all ten classes and exports it (seconds)")
 
 foreach(target 18_serving test_18_serving)
   if(TARGET ${target})
-    add_dependencies(${target} 18_serving_models)
     # httplib.h calls OpenSSL (and zlib, Brotli) inline where Debian built the library with them,
     # so the program links those too: the private requirements of its pkg-config file. Without
     # them Debian 13's linker stops at "DSO missing from command line" (OPENSSL_thread_stop).

@@ -9,7 +9,6 @@ printed lines.
     python lessons/19_performance/reference.py --golden        # write golden.json
 """
 import ctypes
-import importlib.util
 import math
 import pathlib
 import sys
@@ -24,10 +23,7 @@ sys.path.insert(0, str(ROOT / "common" / "python"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 import course_common  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("lesson08", ROOT / "lessons/08_cnn/reference.py")
-lesson08 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lesson08)
-Cnn = lesson08.Cnn  # cnn.h's twin
+Cnn = course_common.lesson_reference("08_cnn").Cnn  # cnn.h's twin
 
 LESSON = "19_performance"
 EPOCHS = 5
