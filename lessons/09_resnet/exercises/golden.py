@@ -1,0 +1,85 @@
+"""Writes lessons/09_resnet/exercises/golden.json: what the exercises' solutions must give.
+
+    python lessons/09_resnet/exercises/golden.py
+
+Inputs and weights are made without a random stream (sin, cos of arange), so a rerun leaves no
+diff. The blocks run in eval() mode: their batch norms use the running statistics set here.
+"""
+import pathlib
+import sys
+
+import torch
+from torch import nn
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+import exercise_golden  # noqa: E402
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return torch.relu(y + skip)
+
+
+def block_case(cin, cout, stride, size, shift):
+    """A block with set weights and running statistics, an input, and its eval() output."""
+    block = BasicBlock(cin, cout, stride)
+    inputs = {}
+    with torch.no_grad():
+        for k, (name, tensor) in enumerate(block.state_dict().items()):
+            if name.endswith("num_batches_tracked"):
+                continue
+            wave = torch.sin(torch.arange(tensor.numel(), dtype=torch.float32) * 0.8 + k + shift)
+            if name.endswith("running_var"):
+                values = 1.0 + 0.5 * wave * wave  # positive
+            elif name.endswith("weight") and tensor.dim() == 1:
+                values = 1.0 + 0.3 * wave  # a batch norm's scale, near 1
+            else:
+                values = 0.4 * wave
+            tensor.copy_(values.reshape(tensor.shape))
+            inputs[name] = tensor.clone()
+    x = torch.cos(torch.arange(2 * cin * size * size, dtype=torch.float32) * 0.3 + shift)
+    x = x.reshape(2, cin, size, size) * 1.5
+    block.eval()
+    return {"inputs": {"x": x, **inputs}, "outputs": {"y": block(x)}}
+
+
+def schedule(peak, warmup, total):
+    """Python's own schedulers, the learning rate of each of the total steps."""
+    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=peak)
+    scheduler = torch.optim.lr_scheduler.SequentialLR(sgd, [
+        torch.optim.lr_scheduler.LinearLR(sgd, start_factor=1 / warmup, total_iters=warmup - 1),
+        torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=total - warmup)],
+        milestones=[warmup])
+    rates = []
+    for _ in range(total):
+        rates.append(sgd.param_groups[0]["lr"])
+        sgd.step()
+        scheduler.step()
+    return torch.tensor(rates, dtype=torch.float64)
+
+
+def cases():
+    return {
+        "identity_block": block_case(3, 3, 1, 4, 0.0),
+        "projection_block": block_case(3, 5, 2, 5, 1.0),
+        "warmup_cosine": {"inputs": {"peak": 0.1, "warmup": 3, "total": 12},
+                          "outputs": {"lr": schedule(0.1, 3, 12)}},
+    }
+
+
+if __name__ == "__main__":
+    exercise_golden.write("09_resnet", cases())
