@@ -58,7 +58,8 @@ def gan_case():
 
 def class_spread(logits):  # lesson 14's quality_of, without the confidence
     shares = torch.bincount(logits.argmax(1), minlength=logits.shape[1]).double() / logits.shape[0]
-    return {"shares": shares, "entropy_bits": -torch.xlogy(shares, shares).sum().item() / math.log(2)}
+    bits = -torch.xlogy(shares, shares).sum().item() / math.log(2)  # 0 log 0 = 0
+    return {"shares": shares, "entropy_bits": bits}
 
 
 def cases():

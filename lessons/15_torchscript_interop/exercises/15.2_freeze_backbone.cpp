@@ -8,8 +8,8 @@
 //   - frozen = false (stage 2): every parameter requires a gradient again, the whole model in
 //     train(), batch norms included.
 // Return the parameters the optimizer should get: the head's when frozen, all of them otherwise.
-// Python:  for name, p in model.named_parameters(): p.requires_grad_(not frozen or
-// name.startswith("head."))
+// Python:  for name, p in model.named_parameters():
+//              p.requires_grad_(not frozen or name.startswith("head."))
 //          model.train(); for bn in (model.bn1, model.bn2): bn.train(bn.weight.requires_grad)
 //
 // Check it: ./course check 15.2     A hint: ./course hint 15.2
