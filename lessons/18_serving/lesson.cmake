@@ -9,6 +9,19 @@
 # gives exactly the flags the library was compiled with. JSON: nlohmann-json3-dev.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(lesson18_httplib REQUIRED IMPORTED_TARGET cpp-httplib)
+# httplib.h calls OpenSSL (and zlib, Brotli) inline where Debian built the library with them, so
+# the program links those too: the modules its pkg-config file lists under Requires.private, as
+# shared libraries. (`pkg-config --static` would add their own private libraries as well, such as
+# -lzstd, whose development files Debian 13 does not install.) Without them Debian 13's linker
+# stops at "DSO missing from command line" (OPENSSL_thread_stop).
+execute_process(COMMAND ${PKG_CONFIG_EXECUTABLE} --print-requires-private cpp-httplib
+                OUTPUT_VARIABLE lesson18_private OUTPUT_STRIP_TRAILING_WHITESPACE)
+string(REGEX REPLACE "[ \t]*[<>=]+[^\n]*" "" lesson18_private "${lesson18_private}")  # versions
+string(REPLACE "\n" ";" lesson18_private "${lesson18_private}")
+if(lesson18_private)
+  pkg_check_modules(lesson18_httplib_private REQUIRED IMPORTED_TARGET ${lesson18_private})
+  set(lesson18_private PkgConfig::lesson18_httplib_private)
+endif()
 find_package(nlohmann_json REQUIRED)
 
 course_export_models(
@@ -17,11 +30,7 @@ course_export_models(
 
 foreach(target 18_serving test_18_serving)
   if(TARGET ${target})
-    # httplib.h calls OpenSSL (and zlib, Brotli) inline where Debian built the library with them,
-    # so the program links those too: the private requirements of its pkg-config file. Without
-    # them Debian 13's linker stops at "DSO missing from command line" (OPENSSL_thread_stop).
-    target_link_libraries(${target} PRIVATE PkgConfig::lesson18_httplib
-                                            ${lesson18_httplib_STATIC_LIBRARIES}
+    target_link_libraries(${target} PRIVATE PkgConfig::lesson18_httplib ${lesson18_private}
                                             nlohmann_json::nlohmann_json)
   endif()
 endforeach()
