@@ -81,6 +81,19 @@ World make_world(const c10::intrusive_ptr<c10d::Store>& store, int rank, int siz
   return world;
 }
 
+// The device of the rank with this LOCAL_RANK: on CUDA its own GPU, cuda:LOCAL_RANK, since NCCL
+// needs one GPU per rank (Python: torch.cuda.set_device(local_rank)). More ranks than GPUs is
+// refused here, with what to do, rather than failing later inside NCCL or CUDA.
+torch::Device rank_device(const torch::Device& chosen, int local_rank) {
+  if (!chosen.is_cuda()) return chosen;
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  TORCH_CHECK(local_rank < gpus, "the rank with LOCAL_RANK ", local_rank,
+              " has no GPU of its own: this machine has ", gpus,
+              " and NCCL needs one per rank. Start at most that many ranks (--nproc or torchrun's "
+              "--nproc-per-node), or train on the CPU with --device cpu (Gloo)");
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank)};
+}
+
 // ==== The three things DDP does ==================================================================
 // 1. Every rank starts from rank 0's weights (and batch norm statistics).
 void broadcast_from_rank0(c10d::Backend& backend, const std::vector<torch::Tensor>& tensors) {
@@ -249,9 +262,8 @@ int main(int argc, char** argv) {
     }
 
     // ---- 1. Join the group: rank 0 prints, logs and saves; the others only train ----------
-    auto device = course::choose_device(options.device);
-    if (device.is_cuda())
-      device = torch::Device(torch::kCUDA, std::stoi(course::env_or("LOCAL_RANK", "0")));
+    const auto device = rank_device(course::choose_device(options.device),
+                                    std::stoi(course::env_or("LOCAL_RANK", "0")));
     const auto [rank, size] = course::rank_and_size(config.rank, config.world);
     const std::chrono::milliseconds timeout = std::chrono::seconds(config.timeout_s);
     const World world = make_world(course::connect_store(config.store_file, rank, size, timeout),

@@ -256,6 +256,20 @@ TEST(Failure, ARankThatStopsMakesTheOthersFailWithAClearErrorNotHang) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
+TEST(Launch, EachRankGetsAGpuOfItsOwnOrAClearRefusal) {
+  EXPECT_EQ(rank_device(torch::kCPU, 3), torch::Device(torch::kCPU));  // Gloo: all on the CPU
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (gpus > 0) {
+    EXPECT_EQ(rank_device(torch::kCUDA, gpus - 1), torch::Device(torch::kCUDA, gpus - 1));
+  }
+  try {
+    rank_device(torch::kCUDA, gpus);  // one rank more than there are GPUs
+    ADD_FAILURE() << "a rank without a GPU of its own must be refused";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has no GPU of its own"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Launch, TheRanksGetTheArgumentsWithoutNproc) {
   std::vector<std::string> words{"20_distributed", "--nproc", "2", "--smoke", "--nproc=3", "--x"};
   std::vector<char*> argv;
