@@ -57,6 +57,17 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(lesson_result.quality_key(gan) == "confident", "the GAN's quality number")
     expect(lesson_result.parse("no result here\n") == {}, "no RESULT line: empty")
     expect(text.count(bench.BEGIN) == 1 and text.count("## GPU") == 1, "one block, one GPU section")
+    # The Chinese page gets the same block and keeps its own text around it.
+    twin = pathlib.Path(tmp) / "benchmarks.zh-CN.md"
+    expect(not bench.copy_block(page, twin), "no twin: nothing written")
+    twin.write_text(f"# 基准测试\n\n手写的介绍。\n\n{bench.BEGIN}\nold\n{bench.END}\n\n## 解读\n\n手写的发现。\n")
+    expect(bench.copy_block(page, twin), "the twin's block rewritten")
+    block = text.split(bench.BEGIN, 1)[1].split(bench.END, 1)[0]
+    twin_text = twin.read_text()
+    expect(twin_text.split(bench.BEGIN, 1)[1].split(bench.END, 1)[0] == block,
+           "the twin's block is the English block, word for word")
+    expect(twin_text.startswith("# 基准测试\n\n手写的介绍。") and twin_text.endswith("## 解读\n\n手写的发现。\n")
+           and "old" not in twin_text, "the twin's own text kept, its old block gone")
 if failures:
     print("bench page check failed:\n  " + "\n  ".join(failures))
     print(text)

@@ -131,6 +131,9 @@ def main():
         old_notes[lesson] = note_lines(lesson, cpp, py, load)
     write_page(out, args.threads, machine, today, old_rows, old_notes, kept_text, rerun=[r[0] for r in rows])
     print(f"wrote {out}")
+    twin = out.with_name(out.stem + ".zh-CN.md")
+    if copy_block(out, twin):
+        print(f"wrote the same block into {twin}")
 
 
 BEGIN, END = "<!-- bench:begin (written by tools/bench.py) -->", "<!-- bench:end -->"
@@ -225,6 +228,21 @@ def write_page(path, threads, machine, today, rows, notes, kept, rerun):
     if "## GPU" not in after:
         after = (after + "\n\n" if after else "") + "\n".join(GPU_SECTION)
     path.write_text(text + "\n" + after.rstrip("\n") + "\n")
+
+
+def copy_block(page, twin):
+    """The generated block of `page`, word for word, into its translation `twin` (the Chinese page
+    keeps its own hand-written text around the block, and the numbers of both stay the same).
+    False when the twin is missing or has no block."""
+    if not twin.exists():
+        return False
+    text = twin.read_text()
+    if BEGIN not in text or END not in text:
+        return False
+    block = page.read_text().split(BEGIN, 1)[1].split(END, 1)[0]
+    before, rest = text.split(BEGIN, 1)
+    twin.write_text(before + BEGIN + block + END + rest.split(END, 1)[1])
+    return True
 
 
 if __name__ == "__main__":
