@@ -16,9 +16,11 @@ import sys
 
 
 def tests(ctest, build, *args):
-    out = subprocess.run([ctest, "--test-dir", build, "-N", *args], capture_output=True,
-                         text=True, check=True).stdout
-    return {m.group(1) for m in re.finditer(r"^\s*Test\s+#\d+: (\S+)", out, re.M)}
+    run = subprocess.run([ctest, "--test-dir", build, "-N", *args], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"`ctest -N {' '.join(args)}` exited with {run.returncode}:\n"
+                 f"{run.stderr[-3000:]}\n{run.stdout[-1500:]}")
+    return {m.group(1) for m in re.finditer(r"^\s*Test\s+#\d+: (\S+)", run.stdout, re.M)}
 
 
 def main():

@@ -35,6 +35,20 @@ inline std::string env_or(const char* name, const std::string& fallback) {
   return value != nullptr ? value : fallback;
 }
 
+// A TCPStore (server or client). LibTorch serves it with libuv by default since 2.4; Debian 13's
+// LibTorch 2.6 is built without libuv and refuses ("use_libuv was requested but PyTorch was build
+// without libuv support"): then the store it has always had, the same protocol on the wire.
+inline c10::intrusive_ptr<c10d::TCPStore> make_tcp_store(const std::string& host,
+                                                         c10d::TCPStoreOptions options) {
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(host, options);
+  } catch (const std::exception& e) {
+    if (!options.useLibUV || std::string(e.what()).find("libuv") == std::string::npos) throw;
+    options.useLibUV = false;
+    return c10::make_intrusive<c10d::TCPStore>(host, options);
+  }
+}
+
 // Where the ranks meet to swap addresses. Under torchrun (and --nproc) the launcher hosts a
 // TCPStore and every rank, rank 0 too, connects as a client; Python's init_process_group wraps it
 // in the same PrefixStore. Without torchrun: a file every rank can open, or one rank alone.
@@ -49,7 +63,7 @@ inline c10::intrusive_ptr<c10d::Store> connect_store(const std::string& store_fi
   options.isServer = env_or("TORCHELASTIC_USE_AGENT_STORE", "") != "True" && rank == 0;
   options.numWorkers = size;
   options.timeout = timeout;
-  const auto tcp = c10::make_intrusive<c10d::TCPStore>(env_or("MASTER_ADDR", "127.0.0.1"), options);
+  const auto tcp = make_tcp_store(env_or("MASTER_ADDR", "127.0.0.1"), options);
   const std::string attempt = env_or("TORCHELASTIC_RESTART_COUNT", "0");
   return c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + attempt, tcp);
 }
@@ -88,7 +102,7 @@ inline int spawn_ranks(int count, const std::vector<std::string>& arguments,
   store_options.port = 0;               // any free port; the ranks learn it from MASTER_PORT
   store_options.isServer = true;
   store_options.waitWorkers = false;
-  const auto store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", store_options);
+  const auto store = make_tcp_store("127.0.0.1", store_options);
 
   const std::vector<std::string> keys{"RANK",        "LOCAL_RANK",  "WORLD_SIZE",
                                       "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_USE_AGENT_STORE"};

@@ -256,6 +256,23 @@ TEST(Failure, ARankThatStopsMakesTheOthersFailWithAClearErrorNotHang) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
+TEST(Launch, TheStoreWorksWithoutLibuvAsOnDebian) {
+  // Debian 13's LibTorch has no libuv: make_tcp_store then serves the store without it. The same
+  // server here, asked for directly, with a client that sets a key and reads it back.
+  c10d::TCPStoreOptions server_options;
+  server_options.port = 0;
+  server_options.isServer = true;
+  server_options.waitWorkers = false;
+  server_options.useLibUV = false;
+  const auto server = course::make_tcp_store("127.0.0.1", server_options);
+  c10d::TCPStoreOptions client_options;
+  client_options.port = server->getPort();
+  client_options.timeout = std::chrono::seconds(10);
+  const auto client = course::make_tcp_store("127.0.0.1", client_options);
+  client->set("key", std::vector<uint8_t>{4, 2});
+  EXPECT_EQ(server->get("key"), (std::vector<uint8_t>{4, 2}));
+}
+
 TEST(Launch, EachRankGetsAGpuOfItsOwnOrAClearRefusal) {
   EXPECT_EQ(rank_device(torch::kCPU, 3), torch::Device(torch::kCPU));  // Gloo: all on the CPU
   const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
