@@ -156,6 +156,9 @@ function(course_add_gtest name source)
     endif()
     gtest_discover_tests(${name} TEST_PREFIX "${name}." TEST_FILTER "${filter}"
       DISCOVERY_MODE PRE_TEST  # list the tests when ctest runs, not at build time
+      # Listing loads LibTorch; with the tests running beside it on 2 busy cores it can pass
+      # CMake's default 5 s, and `ctest -N` (course.labels) then fails.
+      DISCOVERY_TIMEOUT 60
       PROPERTIES LABELS ${label} SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
   endforeach()
 endfunction()
