@@ -28,11 +28,14 @@ endfunction()
 set(COURSE_LESSON_FILES main.cpp test.cpp reference.py golden.json expected.txt README.md)
 
 # Finds lessons/NN_topic folders and adds each. CONFIGURE_DEPENDS: a new folder (or a file added
-# to one) re-runs CMake at the next build, without a manual reconfigure.
+# to one) re-runs CMake at the next build, without a manual reconfigure. Files only, not folders:
+# the __pycache__ that Python leaves in a lesson folder when a later lesson imports its
+# reference.py would re-run CMake at the next build, and rewrite ctest's files while ctest runs.
 function(course_add_lessons)
   file(GLOB entries LIST_DIRECTORIES true CONFIGURE_DEPENDS
        ${PROJECT_SOURCE_DIR}/lessons/[0-9][0-9]_*)
-  file(GLOB files CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lessons/[0-9][0-9]_*/*)
+  file(GLOB files LIST_DIRECTORIES false CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/lessons/[0-9][0-9]_*/*)
   list(SORT entries)
   set(names "")
   foreach(entry IN LISTS entries)

@@ -206,15 +206,20 @@ struct Way {
 
 // A data loader over `dataset`, with a RandomSampler (the default). Python: for x, y in
 // DataLoader(dataset, batch_size, shuffle=True, num_workers=workers):
+// Made for each pass and gone after it, as Python's DataLoader starts its workers for an epoch
+// and stops them after it. A loader kept alive keeps its worker threads, and with them the
+// OpenMP threads each worker started for LibTorch's ops: more OpenMP threads than cores makes
+// every later parallel op of the process slower (README, "Threads that outlive their loader").
 template <typename Dataset>
 std::function<void(const Visit&)> loader_pass(Dataset dataset, int64_t batch_size,
                                               int64_t workers) {
-  auto options = torch::data::DataLoaderOptions().batch_size(static_cast<size_t>(batch_size));
-  std::shared_ptr loader = torch::data::make_data_loader(
-      std::move(dataset), options.workers(static_cast<size_t>(workers)));
-  return [loader](const Visit& visit) {
+  const auto options = torch::data::DataLoaderOptions()
+                           .batch_size(static_cast<size_t>(batch_size))
+                           .workers(static_cast<size_t>(workers));
+  return [dataset = std::move(dataset), options](const Visit& visit) {
+    const auto loader = torch::data::make_data_loader(dataset, options);  // workers start
     for (auto& batch : *loader) visit(batch.data, batch.target);
-  };
+  };  // the loader goes, its workers stop
 }
 
 // The fast path: a new order from randperm, then one index_select per batch; no get(), no small
