@@ -14,6 +14,8 @@ from torch import nn
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "common" / "python"))
+import course_common  # noqa: E402
 import exercise_golden  # noqa: E402
 
 
@@ -29,17 +31,7 @@ class DropoutMlp(nn.Module):
         return self.fc2(F.dropout(x, self.p, self.training))
 
 
-class Mlp(nn.Module):  # lesson 07's mlp.h: Linear -> ReLU -> Dropout per hidden layer, then a head
-    def __init__(self, widths, dropout):
-        super().__init__()
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
-        self.dropout = dropout
-
-    def forward(self, x):
-        x = x.flatten(1)
-        for layer in self.layers[:-1]:
-            x = F.dropout(torch.relu(layer(x)), self.dropout, self.training)
-        return self.layers[-1](x)
+Mlp = course_common.lesson_reference("07_mlp").Mlp  # lesson 07's mlp.h
 
 
 def set_weights(model, scale, shift):
@@ -61,7 +53,7 @@ def cases():
     mlp.eval()
     logits = mlp(images)
 
-    model = Mlp([6, 8, 3], dropout=0.5)
+    model = Mlp(6, [8], 3, dropout=0.5)
     model_weights = set_weights(model, 0.8, 1.0)
     x = torch.cos(torch.arange(10 * 6, dtype=torch.float32) * 0.37).reshape(10, 6) * 2
     y = torch.tensor([0, 1, 2, 2, 1, 0, 0, 2, 1, 1])

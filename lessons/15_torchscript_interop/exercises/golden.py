@@ -11,31 +11,17 @@ import pathlib
 import sys
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "common" / "python"))
+import course_common  # noqa: E402
 import exercise_golden  # noqa: E402
 
 WIDTHS = {"channels1": 4, "channels2": 8, "hidden": 16}  # grade.cpp's CnnOptions
 
 
-class Cnn(nn.Module):  # lesson 08's model (lessons/08_cnn/reference.py), the names are what matter
-    def __init__(self, channels1, channels2, hidden, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, channels1, kernel_size=3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(channels1)
-        self.conv2 = nn.Conv2d(channels1, channels2, kernel_size=3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(channels2)
-        self.fc = nn.Linear(channels2 * 7 * 7, hidden)
-        self.dropout = nn.Dropout(0.3)
-        self.head = nn.Linear(hidden, classes)
-
-    def forward(self, images):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(images))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        return self.head(self.dropout(F.relu(self.fc(x.flatten(1)))))
+Cnn = course_common.lesson_reference("08_cnn").Cnn  # lesson 08's model: the names are what matter
 
 
 def check_counts(model, state):
