@@ -107,6 +107,23 @@ def cosine_lr(base_lr, step, total_steps):
     return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def pytorch_warmup_cosine(peak, warmup_steps, total_steps, steps):
+    """The learning rate of each of `steps` steps from PyTorch's own schedulers: LinearLR warm-up
+    then CosineAnnealingLR (SequentialLR), stepped once per training step. Goldens only."""
+    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=peak)
+    scheduler = torch.optim.lr_scheduler.SequentialLR(sgd, [
+        torch.optim.lr_scheduler.LinearLR(sgd, start_factor=1 / warmup_steps,
+                                          total_iters=warmup_steps - 1),
+        torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=total_steps - warmup_steps)],
+        milestones=[warmup_steps])
+    lrs = []
+    for _ in range(steps):
+        lrs.append(sgd.param_groups[0]["lr"])
+        sgd.step()
+        scheduler.step()
+    return lrs
+
+
 def warmup_cosine_lr(peak, step, warmup_steps, total_steps):
     if step < warmup_steps:
         return peak * (step + 1) / warmup_steps
@@ -337,17 +354,9 @@ def write_golden():
 
     # Warm-up then cosine, from PyTorch's own schedulers, stepped once per training step.
     peak, warmup, total = 0.1, 3, 12
-    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=peak)
-    scheduler = torch.optim.lr_scheduler.SequentialLR(sgd, [
-        torch.optim.lr_scheduler.LinearLR(sgd, start_factor=1 / warmup, total_iters=warmup - 1),
-        torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=total - warmup)],
-        milestones=[warmup])
-    lrs = []
-    for step in range(total + 1):
-        lrs.append(sgd.param_groups[0]["lr"])
-        assert abs(lrs[-1] - warmup_cosine_lr(peak, step, warmup, total)) < 1e-12, step
-        sgd.step()
-        scheduler.step()
+    lrs = pytorch_warmup_cosine(peak, warmup, total, total + 1)
+    for step, lr in enumerate(lrs):
+        assert abs(lr - warmup_cosine_lr(peak, step, warmup, total)) < 1e-12, step
     cases["schedule"] = {"inputs": {"peak": peak, "warmup_steps": warmup, "total_steps": total},
                          "outputs": {"lr": torch.tensor(lrs, dtype=torch.float64)}}
 
